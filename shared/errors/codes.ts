@@ -1,0 +1,44 @@
+/**
+ * The closed list of error codes. Every error a buildfleet component raises or reports carries
+ * one of these; callers branch on `code`, never on message text.
+ * `retriable` is the default for the code: an infrastructure hiccup may be retried, a bad input
+ * or a failed build may not.
+ */
+export const ErrorCodes = {
+  // configuration and input
+  'config-invalid': { retriable: false },
+  'message-invalid': { retriable: false },
+  'metadata-invalid': { retriable: false },
+  'key-invalid': { retriable: false },
+  usage: { retriable: false },
+  // outside systems
+  'bus-unavailable': { retriable: true },
+  'bus-timeout': { retriable: true },
+  'bus-closed': { retriable: false },
+  'storage-unavailable': { retriable: true },
+  'storage-not-found': { retriable: false },
+  'source-unavailable': { retriable: true },
+  'source-commit-missing': { retriable: false },
+  'source-path-missing': { retriable: false },
+  'engine-unavailable': { retriable: true },
+  // processes and builds
+  'exec-failed': { retriable: false },
+  'exec-timeout': { retriable: false },
+  aborted: { retriable: false },
+  'build-failed': { retriable: false },
+  'buildroot-failed': { retriable: true },
+  'upload-failed': { retriable: true },
+  'lease-expired': { retriable: true },
+  'artifact-missing': { retriable: false },
+  'publish-failed': { retriable: true },
+  'signing-failed': { retriable: false },
+  'infra-failed': { retriable: true },
+  'shutdown-timeout': { retriable: false },
+  internal: { retriable: false },
+} as const satisfies Record<string, { retriable: boolean }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value);
+}
