@@ -1,0 +1,49 @@
+/** build.event (on `<prefix>.events`, key: repo key): a build changed state, or renewed its lease. */
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  ArtifactSchema,
+  Attempt,
+  CommitId,
+  DurationsSchema,
+  ErrorInfoSchema,
+  IsoDateTime,
+  MessageSourceSchema,
+  NonEmptyString,
+  PublishedRepoSchema,
+  TargetSchema,
+} from './common.ts';
+import { BuildStateSchema } from './build-states.ts';
+
+export * from './build-states.ts';
+
+export const BuildEventVersion = 1;
+
+export const BuildEventSchema = Type.Object(
+  {
+    v: Type.Literal(BuildEventVersion),
+    type: Type.Literal('build.event'),
+    buildId: NonEmptyString('build id'),
+    attempt: Attempt(),
+    buildKey: NonEmptyString('<project>@<dist>.<arch>'),
+    project: NonEmptyString('package directory in the sources repo'),
+    target: TargetSchema,
+    repoKey: NonEmptyString('<parent dir of the package>/<dist>'),
+    state: BuildStateSchema,
+    at: IsoDateTime('when it happened'),
+    source: MessageSourceSchema,
+    // Per state (see docs/messages.md); optional in the schema so one shape serves every state.
+    runnerId: Type.Optional(NonEmptyString('runner that holds the build (claimed and later)')),
+    submitId: Type.Optional(NonEmptyString('the submission this build came from')),
+    commit: Type.Optional(CommitId('the commit being built')),
+    leaseMs: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'claimed/heartbeat: the lease runs out leaseMs after `at`' }),
+    ),
+    artifacts: Type.Optional(Type.Array(ArtifactSchema, { description: 'succeeded: what was built and uploaded' })),
+    logKey: Type.Optional(NonEmptyString('artifact-store key of the full build log')),
+    durations: Type.Optional(DurationsSchema),
+    error: Type.Optional(ErrorInfoSchema),
+    repo: Type.Optional(PublishedRepoSchema),
+  },
+  { description: 'A build changed state (or, with state heartbeat, renewed its lease).' },
+);
+export type BuildEvent = Static<typeof BuildEventSchema>;

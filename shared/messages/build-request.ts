@@ -1,0 +1,34 @@
+/** build.request (on `<prefix>.requests.<runnerGroup>.<arch>`, key: build key): one build for a runner. */
+import { Type, type Static } from '@sinclair/typebox';
+import { Attempt, CommitId, IsoDateTime, NonEmptyString, TargetSchema, literalUnion } from './common.ts';
+
+export const BuildRequestVersion = 1;
+
+export const BuildKinds = ['rpm', 'deb', 'kiwi', 'docker'] as const;
+export type BuildKind = (typeof BuildKinds)[number];
+
+export const BuildSourceSchema = Type.Object({
+  url: NonEmptyString('URL (or path) of the sources repository'),
+  commit: CommitId('the full commit id to build: the runner builds exactly this commit'),
+});
+export type BuildSource = Static<typeof BuildSourceSchema>;
+
+export const BuildRequestSchema = Type.Object(
+  {
+    v: Type.Literal(BuildRequestVersion),
+    type: Type.Literal('build.request'),
+    buildId: NonEmptyString('build id (a UUID when made by the scheduler)'),
+    attempt: Attempt(),
+    buildKey: NonEmptyString('<project>@<dist>.<arch>'),
+    project: NonEmptyString('package directory in the sources repo'),
+    kind: literalUnion(BuildKinds, { description: 'which builder builds it' }),
+    target: TargetSchema,
+    runnerGroup: NonEmptyString('runner group that builds it'),
+    source: BuildSourceSchema,
+    submitId: NonEmptyString('the submission this build came from'),
+    leaseMs: Type.Integer({ minimum: 1, description: 'lease length in ms; heartbeats must come more often' }),
+    at: Type.Optional(IsoDateTime('when the scheduler dispatched this attempt')),
+  },
+  { description: 'One attempt of one build, for the runners of one group and arch.' },
+);
+export type BuildRequest = Static<typeof BuildRequestSchema>;

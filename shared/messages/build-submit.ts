@@ -1,0 +1,29 @@
+/** build.submit (on `<prefix>.submit`, key: project path): a request to build a package. */
+import { Type, type Static } from '@sinclair/typebox';
+import { IsoDateTime, NonEmptyString, TargetSchema, literalUnion } from './common.ts';
+
+export const BuildSubmitVersion = 1;
+
+export const SubmitReasons = ['manual', 'source-change', 'dependency', 'retry'] as const;
+export type SubmitReason = (typeof SubmitReasons)[number];
+
+export const BuildSubmitSchema = Type.Object(
+  {
+    v: Type.Literal(BuildSubmitVersion),
+    type: Type.Literal('build.submit'),
+    submitId: NonEmptyString('idempotency key: the same submitId twice is one submission'),
+    project: NonEmptyString('package directory in the sources repo, e.g. projects/demo/hello-deb'),
+    targets: Type.Optional(
+      Type.Array(TargetSchema, {
+        minItems: 1,
+        description: 'targets to build; default: every target the package declares',
+      }),
+    ),
+    ref: Type.Optional(NonEmptyString('branch, tag or commit of the sources repo; default: its default branch')),
+    reason: Type.Optional(literalUnion(SubmitReasons, { description: 'why the build was asked for' })),
+    requestedBy: Type.Optional(Type.String({ description: 'who or what asked (user, tool, webhook)' })),
+    at: Type.Optional(IsoDateTime('when the submission was made')),
+  },
+  { description: 'A request to build a package of the sources repo, for all or some of its targets.' },
+);
+export type BuildSubmit = Static<typeof BuildSubmitSchema>;

@@ -1,0 +1,17 @@
+/** control.cancel (on `<prefix>.control`, key: build id): abort a build wherever it runs. */
+import { Type, type Static } from '@sinclair/typebox';
+import { IsoDateTime, NonEmptyString } from './common.ts';
+
+export const ControlCancelVersion = 1;
+
+export const ControlCancelSchema = Type.Object(
+  {
+    v: Type.Literal(ControlCancelVersion),
+    type: Type.Literal('control.cancel'),
+    buildId: NonEmptyString('build to cancel'),
+    reason: Type.String({ description: 'why, for the build record and the log' }),
+    at: Type.Optional(IsoDateTime('when the cancel was asked for')),
+  },
+  { description: 'Cancel a build: the runner holding it aborts it and publishes cancelled.' },
+);
+export type ControlCancel = Static<typeof ControlCancelSchema>;
