@@ -1,0 +1,20 @@
+export {
+  loadConfig,
+  loadConfigWithSources,
+  type DeepPartial,
+  type LoadConfigOptions,
+  type LoadedConfig,
+} from './load.ts';
+export { envNameFor } from './env-overrides.ts';
+export type { ConfigSource } from './origins.ts';
+export type { ConfigIssue } from './validation-issues.ts';
+export { redactConfig, isSecretKey, SECRET_KEY_NAMES, REDACTED } from './redact.ts';
+export {
+  BusConfig,
+  SaslConfig,
+  StorageConfig,
+  FsStorageConfig,
+  S3StorageConfig,
+  LogConfig,
+  MetricsConfig,
+} from './fragments.ts';

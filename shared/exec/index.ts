@@ -1,0 +1,2 @@
+export { runCommand, type RunCommandOptions, type CommandResult } from './run-command.ts';
+export type { LineListener, OutputStream } from './output-lines.ts';
