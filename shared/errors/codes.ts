@@ -15,6 +15,7 @@ export const ErrorCodes = {
   'bus-unavailable': { retriable: true },
   'bus-timeout': { retriable: true },
   'bus-closed': { retriable: false },
+  'topic-missing': { retriable: false },
   'storage-unavailable': { retriable: true },
   'storage-not-found': { retriable: false },
   'source-unavailable': { retriable: true },

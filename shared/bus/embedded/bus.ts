@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BuildfleetError } from '../../errors/index.ts';
+import { encodeMessage } from '../codec.ts';
+import type {
+  Bus,
+  ConsumeOptions,
+  OutgoingMessage,
+  QueueOptions,
+  RequestOptions,
+  ServeOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../port.ts';
+import { createRequester, serveRequests } from '../request-reply.ts';
+import { tracked } from '../tracked.ts';
+import type { TopicReport, TopicSpec } from '../topic-spec.ts';
+import { EmbeddedBroker } from './broker.ts';
+import { EmbeddedSubscription } from './subscription.ts';
+
+export interface EmbeddedBusOptions {
+  /** Clients sharing one broker see the same topics and groups. @default a new broker */
+  broker?: EmbeddedBroker;
+  /** @default 'buildfleet' */
+  topicPrefix?: string;
+  logger: Logger;
+}
+
+/** The Bus port in one process: the one-machine default of `buildfleet up`. */
+export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
+  const broker = options.broker ?? new EmbeddedBroker();
+  const topicPrefix = options.topicPrefix ?? 'buildfleet';
+  const deadletterTopic = `${topicPrefix}.deadletter`;
+  const instanceId = randomUUID();
+  const logger = options.logger.child({ bus: 'embedded' });
+  const subscriptions = new Set<Subscription>();
+  let closing: Promise<void> | null = null;
+
+  function assertOpen(): void {
+    if (closing) throw new BuildfleetError('bus-closed', 'bus is closed');
+  }
+
+  // async: every failure is a rejected promise, as with Kafka.
+  async function publish(
+    topic: string,
+    messages: OutgoingMessage | readonly OutgoingMessage[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    signal?.throwIfAborted();
+    assertOpen();
+    const target = broker.topic(topic);
+    const list: readonly OutgoingMessage[] = Array.isArray(messages) ? messages : [messages as OutgoingMessage];
+    const encoded = list.map(encodeMessage);
+    for (const message of encoded) target.append(message);
+  }
+
+  const publishOne = (topic: string, message: OutgoingMessage): Promise<void> => publish(topic, message);
+
+  async function join<T>(
+    consume: ConsumeOptions<T>,
+    groupId: string,
+    start: 'earliest' | 'latest',
+    privateGroup: boolean,
+  ): Promise<Subscription> {
+    assertOpen();
+    for (const name of consume.topics) broker.topic(name);
+    const subscription = new EmbeddedSubscription(consume, {
+      group: broker.group(groupId),
+      topics: broker.topics,
+      deadletterTopic,
+      publish: publishOne,
+      logger,
+      start,
+    });
+    await subscription.start();
+    const live = tracked(subscription, () => {
+      subscriptions.delete(live);
+      if (privateGroup) broker.dropGroupIfEmpty(groupId);
+    });
+    subscriptions.add(live);
+    return live;
+  }
+
+  const consume = <T>(o: QueueOptions<T>): Promise<Subscription> => join(o, o.group, o.start ?? 'earliest', false);
+  const subscribe = <T>(o: SubscribeOptions<T>): Promise<Subscription> =>
+    join(o, `${o.name}.${randomUUID()}`, o.start === 'earliest' ? 'earliest' : 'latest', true);
+
+  const requester = createRequester({ instanceId, subscribe, publish: publishOne });
+
+  return {
+    kind: 'embedded',
+    instanceId,
+    topicPrefix,
+    publish,
+    consume,
+    subscribe,
+    request: <A>(o: RequestOptions<A>) => requester.request(o),
+    serve: <Q>(o: ServeOptions<Q>) => serveRequests<Q>({ consume, publish: publishOne }, o),
+    ensureTopics: (specs: readonly TopicSpec[]): Promise<TopicReport> => broker.ensureTopics(specs),
+    close: () =>
+      (closing ??= (async () => {
+        await requester.close();
+        await Promise.all([...subscriptions].map((s) => s.close()));
+      })()),
+  };
+}

@@ -1,0 +1,59 @@
+import { Partitioners, type PartitionerArgs } from 'kafkajs';
+import { BuildfleetError } from '../../errors/index.ts';
+import type { RawRecord } from '../record-processor.ts';
+import type { TopicSpec } from '../topic-spec.ts';
+
+/** One topic of the embedded bus: an append-only log per partition, kept in memory. */
+export class EmbeddedTopic {
+  readonly partitions: RawRecord[][] = [];
+  private readonly waiters = new Set<() => void>();
+  // Kafka's own partitioner (murmur2 of the key), so keys land on the same partitions as with Kafka.
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+
+  constructor(public spec: TopicSpec) {
+    this.grow(spec.partitions);
+  }
+
+  grow(partitions: number): void {
+    while (this.partitions.length < partitions) this.partitions.push([]);
+  }
+
+  append(message: { key: string | null; value: Buffer; headers: Record<string, string> }): RawRecord {
+    const args: PartitionerArgs = {
+      topic: this.spec.name,
+      partitionMetadata: this.partitions.map((_, partitionId) => ({
+        partitionId,
+        leader: 0,
+        partitionErrorCode: 0,
+        replicas: [0],
+        isr: [0],
+      })),
+      message: { key: message.key, value: message.value },
+    };
+    const partition = this.partitioner(args);
+    const log = this.partitions[partition];
+    if (!log) throw new BuildfleetError('internal', `embedded bus: no partition ${partition} in ${this.spec.name}`);
+    const record: RawRecord = {
+      topic: this.spec.name,
+      partition,
+      offset: String(log.length),
+      key: message.key,
+      value: message.value,
+      headers: message.headers,
+      timestamp: Date.now(),
+    };
+    log.push(record);
+    for (const wake of this.waiters) wake();
+    return record;
+  }
+
+  end(partition: number): number {
+    return this.partitions[partition]?.length ?? 0;
+  }
+
+  /** Calls `wake` whenever a record is appended, until the returned function is called. */
+  watch(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+}

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { Partitioners, type Admin, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { BuildfleetError } from '../../errors/index.ts';
+import { encodeMessage } from '../codec.ts';
+import type {
+  Bus,
+  OutgoingMessage,
+  QueueOptions,
+  RequestOptions,
+  ServeOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../port.ts';
+import { createRequester, serveRequests } from '../request-reply.ts';
+import { tracked } from '../tracked.ts';
+import type { TopicSpec } from '../topic-spec.ts';
+import { createKafkaClient, type KafkaConnection } from './client.ts';
+import { joinKafkaGroup, type KafkaGroupSettings } from './subscription.ts';
+import { ensureKafkaTopics } from './topics.ts';
+
+export interface KafkaBusOptions extends KafkaConnection, Partial<KafkaGroupSettings> {
+  /** @default 'buildfleet' */
+  topicPrefix?: string;
+  logger: Logger;
+}
+
+const GROUP_DEFAULTS: KafkaGroupSettings = {
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+  maxWaitTimeMs: 1_000,
+};
+
+/** The Bus port on Apache Kafka (kafkajs). */
+export function createKafkaBus(options: KafkaBusOptions): Bus {
+  const topicPrefix = options.topicPrefix ?? 'buildfleet';
+  const deadletterTopic = `${topicPrefix}.deadletter`;
+  const instanceId = randomUUID();
+  const logger = options.logger.child({ bus: 'kafka' });
+  const kafka = createKafkaClient(options, logger);
+  const settings: KafkaGroupSettings = {
+    sessionTimeoutMs: options.sessionTimeoutMs ?? GROUP_DEFAULTS.sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? GROUP_DEFAULTS.heartbeatIntervalMs,
+    maxWaitTimeMs: options.maxWaitTimeMs ?? GROUP_DEFAULTS.maxWaitTimeMs,
+  };
+  const subscriptions = new Set<Subscription>();
+  let producer: Promise<Producer> | null = null;
+  let admin: Promise<Admin> | null = null;
+  let closing: Promise<void> | null = null;
+
+  function assertOpen(): void {
+    if (closing) throw new BuildfleetError('bus-closed', 'bus is closed');
+  }
+
+  function connectedProducer(): Promise<Producer> {
+    producer ??= (async () => {
+      const p = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await p.connect();
+      return p;
+    })().catch((error: unknown) => {
+      producer = null;
+      throw unavailable(error);
+    });
+    return producer;
+  }
+
+  function connectedAdmin(): Promise<Admin> {
+    admin ??= (async () => {
+      const a = kafka.admin();
+      await a.connect();
+      return a;
+    })().catch((error: unknown) => {
+      admin = null;
+      throw unavailable(error);
+    });
+    return admin;
+  }
+
+  // kafkajs retries a produce to a missing topic for a long time; one metadata look-up per new
+  // topic name turns that into an immediate, clear error.
+  const knownTopics = new Set<string>();
+  async function assertTopicExists(topic: string): Promise<void> {
+    if (knownTopics.has(topic)) return;
+    const topics = await (await connectedAdmin()).listTopics();
+    for (const name of topics) knownTopics.add(name);
+    if (!knownTopics.has(topic)) {
+      throw new BuildfleetError(
+        'topic-missing',
+        `topic ${topic} does not exist (buildfleet topics ensure creates it)`,
+        {
+          context: { topic },
+        },
+      );
+    }
+  }
+
+  async function publish(
+    topic: string,
+    messages: OutgoingMessage | readonly OutgoingMessage[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    signal?.throwIfAborted();
+    assertOpen();
+    const list: readonly OutgoingMessage[] = Array.isArray(messages) ? messages : [messages as OutgoingMessage];
+    const encoded = list.map(encodeMessage);
+    await assertTopicExists(topic);
+    const p = await connectedProducer();
+    try {
+      await p.send({ topic, acks: -1, messages: encoded });
+    } catch (error) {
+      throw publishError(topic, error);
+    }
+  }
+
+  const publishOne = (topic: string, message: OutgoingMessage): Promise<void> => publish(topic, message);
+
+  async function track(joined: Promise<Subscription>): Promise<Subscription> {
+    const subscription = tracked(await joined, () => subscriptions.delete(subscription));
+    subscriptions.add(subscription);
+    return subscription;
+  }
+
+  function deps(groupId: string, start: 'earliest' | 'latest' | 'now', privateGroup: boolean) {
+    return {
+      kafka,
+      admin: connectedAdmin,
+      groupId,
+      start,
+      privateGroup,
+      deadletterTopic,
+      publish: publishOne,
+      logger,
+      settings,
+    };
+  }
+
+  const consume = <T>(o: QueueOptions<T>): Promise<Subscription> => {
+    assertOpen();
+    return track(joinKafkaGroup(o, deps(o.group, o.start ?? 'earliest', false)));
+  };
+  const subscribe = <T>(o: SubscribeOptions<T>): Promise<Subscription> => {
+    assertOpen();
+    return track(joinKafkaGroup(o, deps(`${o.name}.${randomUUID()}`, o.start ?? 'now', true)));
+  };
+  const requester = createRequester({ instanceId, subscribe, publish: publishOne });
+
+  return {
+    kind: 'kafka',
+    instanceId,
+    topicPrefix,
+    publish,
+    consume,
+    subscribe,
+    request: <A>(o: RequestOptions<A>) => requester.request(o),
+    serve: <Q>(o: ServeOptions<Q>) => serveRequests<Q>({ consume, publish: publishOne }, o),
+    ensureTopics: async (specs: readonly TopicSpec[]) => ensureKafkaTopics(await connectedAdmin(), specs),
+    close: () =>
+      (closing ??= (async () => {
+        await requester.close();
+        await Promise.all([...subscriptions].map((s) => s.close()));
+        const [p, a] = await Promise.allSettled([producer, admin]);
+        if (p.status === 'fulfilled' && p.value) await p.value.disconnect();
+        if (a.status === 'fulfilled' && a.value) await a.value.disconnect();
+      })()),
+  };
+}
+
+function unavailable(error: unknown): BuildfleetError {
+  return new BuildfleetError(
+    'bus-unavailable',
+    `Kafka not reachable: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+function publishError(topic: string, error: unknown): BuildfleetError {
+  const text = error instanceof Error ? error.message : String(error);
+  if (hasKafkaErrorType(error, 'UNKNOWN_TOPIC_OR_PARTITION')) {
+    return new BuildfleetError('topic-missing', `topic ${topic} does not exist (buildfleet topics ensure creates it)`, {
+      cause: error,
+      context: { topic },
+    });
+  }
+  return new BuildfleetError('bus-unavailable', `publish to ${topic} failed: ${text}`, {
+    cause: error,
+    context: { topic },
+  });
+}
+
+/** kafkajs wraps protocol errors (retries exceeded -> cause / originalError); look down the chain. */
+function hasKafkaErrorType(error: unknown, type: string): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const candidate = e as { type?: unknown; cause?: unknown; originalError?: unknown };
+    if (candidate.type === type) return true;
+    e = candidate.cause ?? candidate.originalError;
+  }
+  return false;
+}

@@ -1,0 +1,36 @@
+import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  ssl?: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** @default 10000 */
+  connectionTimeoutMs?: number;
+  /** How often a failed request is retried (with backoff) before the call fails. @default 8 */
+  retries?: number;
+}
+
+/** kafkajs client whose logs go to our logger (its INFO chatter at debug level). */
+export function createKafkaClient(connection: KafkaConnection, logger: Logger): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: connection.clientId,
+    brokers: connection.brokers,
+    ssl: connection.ssl ?? false,
+    ...(connection.sasl ? { sasl: connection.sasl as SASLOptions } : {}),
+    connectionTimeout: connection.connectionTimeoutMs ?? 10_000,
+    retry: { initialRetryTime: 200, retries: connection.retries ?? 8 },
+    logLevel: logLevel.INFO,
+    logCreator:
+      () =>
+      ({ namespace, level, log: entry }: LogEntry) => {
+        const { message, ...fields } = entry;
+        const data = { ...fields, namespace };
+        if (level === logLevel.ERROR) log.error(data, message);
+        else if (level === logLevel.WARN) log.warn(data, message);
+        else log.debug(data, message);
+      },
+  });
+}

@@ -1,0 +1,149 @@
+import type { Admin, Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { TopicPartition } from '../assignment.ts';
+import type { ConsumeOptions, OutgoingMessage, Subscription } from '../port.ts';
+import { processRecord, type RawRecord } from '../record-processor.ts';
+
+export interface KafkaGroupSettings {
+  /** @default 30000 */
+  sessionTimeoutMs: number;
+  /** @default 3000 */
+  heartbeatIntervalMs: number;
+  /** Longest wait of a fetch for new records. @default 1000 */
+  maxWaitTimeMs: number;
+}
+
+interface Deps {
+  kafka: Kafka;
+  admin: () => Promise<Admin>;
+  groupId: string;
+  start: 'earliest' | 'latest' | 'now';
+  /** Private groups are deleted from the cluster when their member closes. */
+  privateGroup: boolean;
+  deadletterTopic: string;
+  publish: (topic: string, message: OutgoingMessage) => Promise<void>;
+  logger: Logger;
+  settings: KafkaGroupSettings;
+}
+
+/**
+ * One member of a Kafka consumer group. Offsets are committed one by one after the record is
+ * handled, so a member that dies loses nothing and a member that closes commits all it handled.
+ */
+export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps): Promise<Subscription> {
+  const { groupId, logger } = deps;
+  if (deps.start === 'now') await startAtEnd(await deps.admin(), groupId, options.topics);
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId,
+    sessionTimeout: deps.settings.sessionTimeoutMs,
+    heartbeatInterval: deps.settings.heartbeatIntervalMs,
+    rebalanceTimeout: Math.max(60_000, deps.settings.sessionTimeoutMs),
+    maxWaitTimeInMs: deps.settings.maxWaitTimeMs,
+    allowAutoTopicCreation: false,
+  });
+  const abort = new AbortController();
+  let memberId = '';
+  let joins = 0;
+  let assignment: TopicPartition[] = [];
+  let paused = false;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    memberId = event.payload.memberId;
+    joins++;
+    assignment = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+      partitions.map((partition) => ({ topic, partition })),
+    );
+    markReady();
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    logger.error({ err: event.payload.error, group: groupId, restart: event.payload.restart }, 'bus: consumer crashed');
+  });
+
+  async function eachMessage({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(message.headers ?? {})) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? String(value[0] ?? '') : String(value);
+    }
+    const raw: RawRecord = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key ? message.key.toString('utf8') : null,
+      value: message.value,
+      headers,
+      timestamp: Number(message.timestamp),
+    };
+    try {
+      await processRecord(raw, options, {
+        group: groupId,
+        deadletterTopic: deps.deadletterTopic,
+        publish: deps.publish,
+        logger,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      // Not handled: closing (a new member gets it), or the dead letter could not be written.
+      if (!abort.signal.aborted) {
+        logger.error({ err: error, topic, partition, offset: message.offset }, 'bus: record not handled, will retry');
+        consumer.seek({ topic, partition, offset: message.offset });
+      }
+      return;
+    }
+    await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+  }
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...options.topics], fromBeginning: deps.start !== 'latest' });
+  await consumer.run({ autoCommit: false, eachMessage });
+
+  let closing: Promise<void> | null = null;
+  const topicList = options.topics.map((topic) => ({ topic }));
+  return {
+    group: groupId,
+    ready,
+    pause: () => {
+      paused = true;
+      consumer.pause(topicList);
+    },
+    resume: () => {
+      paused = false;
+      consumer.resume(topicList);
+    },
+    get paused() {
+      return paused;
+    },
+    assignment: () => [...assignment],
+    get memberId() {
+      return memberId;
+    },
+    get joins() {
+      return joins;
+    },
+    close: () =>
+      (closing ??= (async () => {
+        abort.abort(new Error('subscription closed'));
+        await consumer.disconnect();
+        markReady();
+        if (deps.privateGroup) {
+          await deps
+            .admin()
+            .then((admin) => admin.deleteGroups([groupId]))
+            .catch((error: unknown) => logger.debug({ err: error, group: groupId }, 'bus: private group not deleted'));
+        }
+      })()),
+  };
+}
+
+/** Commits the current end offsets for a new group, so that it starts with what comes next. */
+async function startAtEnd(admin: Admin, groupId: string, topics: readonly string[]): Promise<void> {
+  for (const topic of topics) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+    });
+  }
+}
