@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Admin } from 'kafkajs';
+import { BuildfleetError } from '../../errors/index.ts';
 import { emptyReport, planTopicChange, type TopicReport, type TopicSpec } from '../topic-spec.ts';
 
 // kafkajs is CommonJS; not every export is visible as a named ESM import.
@@ -14,8 +16,10 @@ export async function ensureKafkaTopics(admin: Admin, specs: readonly TopicSpec[
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.name));
   if (missing.length > 0) {
+    // kafkajs' waitForLeaders asks one broker once and often fails on KRaft while metadata
+    // propagates; create without it and wait for leaders ourselves.
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((s) => ({
         topic: s.name,
         numPartitions: s.partitions,
@@ -23,6 +27,10 @@ export async function ensureKafkaTopics(admin: Admin, specs: readonly TopicSpec[
         configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
       })),
     });
+    await waitForTopicLeaders(
+      admin,
+      missing.map((s) => s.name),
+    );
     report.created.push(...missing.map((s) => s.name));
   }
   const present = specs.filter((s) => existing.has(s.name));
@@ -66,4 +74,32 @@ export async function ensureKafkaTopics(admin: Admin, specs: readonly TopicSpec[
     report.warnings.push(...plan.warnings);
   }
   return report;
+}
+
+/** Polls metadata until every partition of the topics has a leader and a full in-sync replica set. */
+export async function waitForTopicLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  let problem = 'no metadata yet';
+  while (Date.now() < deadline) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const waiting = metadata.topics
+        .filter((t) => t.partitions.some((p) => p.leader < 0 || p.isr.length < p.replicas.length))
+        .map((t) => t.name);
+      if (metadata.topics.length === topics.length && waiting.length === 0) return;
+      problem = `partitions without a leader or full ISR in ${waiting.join(', ')}`;
+    } catch (error) {
+      // UNKNOWN_TOPIC_OR_PARTITION while the new topic's metadata propagates.
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(100, undefined, { signal: options.signal });
+  }
+  throw new BuildfleetError('bus-timeout', `topics ${topics.join(', ')} not ready after ${timeoutMs} ms: ${problem}`, {
+    context: { topics },
+  });
 }

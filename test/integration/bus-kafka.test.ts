@@ -1,0 +1,24 @@
+import pino from 'pino';
+import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import { useKafka } from '../harness/kafka.ts';
+import { busConformance } from './bus/conformance.ts';
+
+// A short session timeout, so that the pause test shows a paused member outliving it.
+const SESSION_TIMEOUT_MS = 6000;
+
+busConformance('kafka', async () => {
+  const { brokers } = await useKafka();
+  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
+  return {
+    client: () =>
+      createKafkaBus({
+        brokers,
+        clientId: 'conformance',
+        logger,
+        sessionTimeoutMs: SESSION_TIMEOUT_MS,
+        heartbeatIntervalMs: 500,
+        maxWaitTimeMs: 200,
+      }),
+    pauseWindowMs: SESSION_TIMEOUT_MS + 2000,
+  };
+});
