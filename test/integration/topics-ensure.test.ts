@@ -77,9 +77,8 @@ describe('buildfleet topics ensure (real Kafka)', { timeout: 180_000 }, () => {
         ],
       });
       const value = (topic: string, key: string): string | undefined =>
-        configs.resources
-          .find((r) => r.resourceName === topic)
-          ?.configEntries.find((e) => e.configName === key)?.configValue;
+        configs.resources.find((r) => r.resourceName === topic)?.configEntries.find((e) => e.configName === key)
+          ?.configValue;
       assert.equal(value(`${prefix}.state`, 'cleanup.policy'), 'compact');
       assert.equal(value(`${prefix}.logs`, 'retention.ms'), String(48 * 3_600_000));
     } finally {
@@ -92,29 +91,36 @@ describe('buildfleet topics ensure (real Kafka)', { timeout: 180_000 }, () => {
     assert.equal(second.unchanged.length, 10);
 
     const third = await ensure(['--config', await config(24, 4), '--brokers', brokers.join(',')]);
-    assert.deepEqual(
-      third.changed.map((c) => `${c.topic}: ${c.change}`).sort(),
-      [
-        `${prefix}.logs: retention.ms ${48 * 3_600_000} -> ${24 * 3_600_000}`,
-        `${prefix}.requests.default.aarch64: partitions 2 -> 4`,
-        `${prefix}.requests.default.x86_64: partitions 2 -> 4`,
-      ],
-    );
+    assert.deepEqual(third.changed.map((c) => `${c.topic}: ${c.change}`).sort(), [
+      `${prefix}.logs: retention.ms ${48 * 3_600_000} -> ${24 * 3_600_000}`,
+      `${prefix}.requests.default.aarch64: partitions 2 -> 4`,
+      `${prefix}.requests.default.x86_64: partitions 2 -> 4`,
+    ]);
   });
 
   it('fails with a clear error and exit code 1 when Kafka is not reachable', async () => {
-    await assert.rejects(run(process.execPath, [bin, 'topics', 'ensure', '--brokers', '127.0.0.1:1'], { timeout: 60_000 }), (e: unknown) => {
-      const failure = e as { code?: number; stderr?: string };
-      return failure.code === 1 && /\[bus-unavailable\] Kafka not reachable/.test(failure.stderr ?? '');
-    });
+    await assert.rejects(
+      run(process.execPath, [bin, 'topics', 'ensure', '--brokers', '127.0.0.1:1'], { timeout: 60_000 }),
+      (e: unknown) => {
+        const failure = e as { code?: number; stderr?: string };
+        return failure.code === 1 && /\[bus-unavailable\] Kafka not reachable/.test(failure.stderr ?? '');
+      },
+    );
   });
 
   it('rejects an invalid config naming the key', async () => {
     const file = join(dir, 'bad.yml');
     await writeFile(file, 'topics:\n  replication: zero\n');
-    await assert.rejects(run(process.execPath, [bin, 'topics', 'ensure', '--config', file], { timeout: 60_000 }), (e: unknown) => {
-      const failure = e as { code?: number; stderr?: string };
-      return failure.code === 1 && /topics\.replication/.test(failure.stderr ?? '') && /config-invalid/.test(failure.stderr ?? '');
-    });
+    await assert.rejects(
+      run(process.execPath, [bin, 'topics', 'ensure', '--config', file], { timeout: 60_000 }),
+      (e: unknown) => {
+        const failure = e as { code?: number; stderr?: string };
+        return (
+          failure.code === 1 &&
+          /topics\.replication/.test(failure.stderr ?? '') &&
+          /config-invalid/.test(failure.stderr ?? '')
+        );
+      },
+    );
   });
 });
