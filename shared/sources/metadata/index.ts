@@ -1,0 +1,43 @@
+export {
+  loadPackage,
+  projectPath,
+  PACKAGE_FILE,
+  CLOUD_BUILDER_FILE,
+  type PackageSpec,
+  type PackageTarget,
+  type DistCache,
+} from './package.ts';
+export { listPackages, loadPackages, packagesOfDist, PROJECTS_DIR, type PackageScan } from './scan.ts';
+export {
+  loadDist,
+  loadDistIfDefined,
+  listDists,
+  distFile,
+  DISTS_DIR,
+  DEFAULT_RUNNER_GROUP,
+  DEFAULT_BOOTSTRAP_VARIANT,
+  type DistSpec,
+  type DebDist,
+  type RpmDist,
+  type DistBase,
+  type AptRepository,
+  type RpmRepository,
+} from './dist.ts';
+export type { PackageFiles } from './package-files.ts';
+export {
+  debianBuildDepends,
+  debianArchOf,
+  controlParagraphs,
+  type DebianBuildDependsOptions,
+} from './debian-build-depends.ts';
+export { rpmBuildRequires } from './rpm-build-requires.ts';
+export { parseYamlSource, type YamlSource } from './yaml-source.ts';
+export {
+  PackageFileSchema,
+  CloudBuilderFileSchema,
+  DistFileSchema,
+  DistFormats,
+  BootstrapTools,
+  type DistFormat,
+  type BootstrapTool,
+} from './schemas.ts';

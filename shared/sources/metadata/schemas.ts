@@ -1,0 +1,131 @@
+/**
+ * Schemas of the metadata files in a sources repo (docs/sources.md describes them for
+ * users). buildfleet's own files reject unknown keys, so a typo is an error instead of a
+ * silently ignored setting; the predecessor's .cb/cloud_builder.yml keeps its other keys
+ * (schema_version, images, ...) and they are ignored.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { literalUnion } from '../../messages/common.ts';
+import { BuildKinds } from '../../messages/build-request.ts';
+import { PATTERN_PHRASE } from './check-schema.ts';
+
+const strict = { additionalProperties: false } as const;
+
+const Text = () => Type.String({ minLength: 1 });
+
+/** Arches and runner groups are one segment of a Kafka topic name each. */
+const Segment = (example: string) =>
+  Type.String({
+    pattern: '^[A-Za-z0-9_-]+$',
+    [PATTERN_PHRASE]: `a name of letters, digits, "_" and "-" (e.g. ${example})`,
+  });
+
+/** A dist name is a file name under dists/ and part of build and repo keys. */
+export const DIST_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+const DistName = () =>
+  Type.String({ pattern: DIST_NAME_PATTERN, [PATTERN_PHRASE]: 'a dist name of letters, digits, ".", "_" and "-"' });
+
+const PackageName = () =>
+  Type.String({
+    pattern: '^[A-Za-z0-9][A-Za-z0-9.+_~-]*$',
+    [PATTERN_PHRASE]: 'a package name of letters, digits, ".", "+", "_", "~" and "-"',
+  });
+
+const Url = () =>
+  Type.String({ pattern: '^(https?|file)://\\S+$', [PATTERN_PHRASE]: 'an http://, https:// or file:// URL' });
+
+export const PackageTargetSchema = Type.Object(
+  { dist: DistName(), arch: Segment('x86_64'), runnerGroup: Type.Optional(Segment('default')) },
+  strict,
+);
+
+/** buildfleet.yml in a package directory. */
+export const PackageFileSchema = Type.Object(
+  {
+    name: Type.Optional(PackageName()),
+    version: Type.Optional(Text()),
+    kind: Type.Optional(literalUnion(BuildKinds)),
+    targets: Type.Array(PackageTargetSchema, { minItems: 1 }),
+    docker: Type.Optional(
+      Type.Object(
+        { buildArgs: Type.Optional(Type.Record(Type.String(), Type.String())), target: Type.Optional(Text()) },
+        strict,
+      ),
+    ),
+    kiwi: Type.Optional(
+      Type.Object({ profiles: Type.Optional(Type.Array(Text())), args: Type.Optional(Type.Array(Text())) }, strict),
+    ),
+    build: Type.Optional(
+      Type.Object(
+        {
+          timeoutMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 })),
+          memoryMb: Type.Optional(Type.Integer({ minimum: 64 })),
+          // Builds never have network (DESIGN.md §6); the key only lets a file say so explicitly.
+          network: Type.Optional(Type.Literal(false)),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+export type PackageFile = Static<typeof PackageFileSchema>;
+
+/** The predecessor's .cb/cloud_builder.yml: only what buildfleet reads; other keys are ignored. */
+export const CloudBuilderFileSchema = Type.Object({
+  name: Type.Optional(PackageName()),
+  distributions: Type.Array(
+    Type.Object({ dist: DistName(), arch: Segment('x86_64'), runner_group: Type.Optional(Segment('default')) }),
+    { minItems: 1 },
+  ),
+});
+export type CloudBuilderFile = Static<typeof CloudBuilderFileSchema>;
+
+export const DistFormats = ['deb', 'rpm'] as const;
+export type DistFormat = (typeof DistFormats)[number];
+
+export const BootstrapTools = ['mmdebstrap', 'debootstrap'] as const;
+export type BootstrapTool = (typeof BootstrapTools)[number];
+
+/** dists/<name>.yml at the root of the sources repo. */
+export const DistFileSchema = Type.Object(
+  {
+    format: literalUnion(DistFormats),
+    base: Type.Object(
+      {
+        image: Type.Optional(Text()),
+        bootstrap: Type.Optional(
+          Type.Object(
+            {
+              tool: literalUnion(BootstrapTools),
+              suite: Text(),
+              mirror: Url(),
+              variant: Type.Optional(Text()),
+              components: Type.Optional(Type.Array(Text(), { minItems: 1 })),
+            },
+            strict,
+          ),
+        ),
+      },
+      strict,
+    ),
+    repositories: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            url: Url(),
+            suite: Type.Optional(Text()),
+            components: Type.Optional(Type.Array(Text(), { minItems: 1 })),
+            name: Type.Optional(Segment('updates')),
+          },
+          strict,
+        ),
+      ),
+    ),
+    runnerGroup: Type.Optional(Segment('default')),
+    packages: Type.Optional(Type.Array(Text())),
+    arches: Type.Optional(Type.Array(Segment('x86_64'), { minItems: 1 })),
+  },
+  strict,
+);
+export type DistFile = Static<typeof DistFileSchema>;
