@@ -106,7 +106,12 @@ export function log4jProperties(brokerLog: string): Record<string, string> {
 
 /** A new KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). */
 export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  // Like Kafka's own Uuid.randomUuid(): an id starting with '-' would be read as an option by
+  // the storage tool's argument parser (one start in 64 failed that way).
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** The cluster id recorded in a formatted log dir's meta.properties, if any. */
