@@ -11,6 +11,12 @@ parts=("$@")
 
 # Debian packages the services and tests use. Keep this list the only place they are named.
 APT_PACKAGES=(git maven kcat openjdk-17-jre-headless)
+# Buildroots: podman serves the Docker API for the container kind (runc: crun refuses the hybrid
+# cgroup layout; infra/podman/containers.conf), mmdebstrap makes base images and chroot trees.
+APT_PACKAGES+=(podman runc mmdebstrap)
+# Package build tools for the host buildroot (development) and the builder tests, plus the
+# example packages' build dependencies (libpopt-dev for hello-deb).
+APT_PACKAGES+=(build-essential dpkg-dev debhelper fakeroot rpm libpopt-dev)
 
 want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 

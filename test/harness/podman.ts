@@ -1,0 +1,56 @@
+/**
+ * A container engine for tests: Podman's Docker-compatible API. A test file calls `usePodman()`
+ * once (top level or in `before`): it gets the run-wide service the test runner started
+ * (BUILDFLEET_TEST_PODMAN_SOCKET), or else a service of its own on a socket in a temp dir,
+ * stopped after the file's tests. Images live in podman's storage either way, so images made by
+ * one test file (or an earlier run) are there for the next.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { startPodmanService } from '../../infra/podman/service.ts';
+
+/** Unix socket of a podman service shared by a whole test run (set by the runner that started it). */
+export const TEST_PODMAN_SOCKET_ENV = 'BUILDFLEET_TEST_PODMAN_SOCKET';
+
+export interface TestPodman {
+  socketPath: string;
+  /** Stops the service and removes its temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts a podman service on a socket in a fresh temp dir, always (the run-wide runner uses this). */
+export async function startTestPodman(signal?: AbortSignal): Promise<TestPodman> {
+  const dir = await mkdtemp(join(tmpdir(), 'buildfleet-podman-'));
+  let service;
+  try {
+    service = await startPodmanService({ socketPath: join(dir, 'podman.sock'), signal });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const started = service;
+  let stopping: Promise<void> | undefined;
+  return {
+    socketPath: started.socketPath,
+    stop() {
+      stopping ??= started.stop().finally(() => rm(dir, { recursive: true, force: true }));
+      return stopping;
+    },
+  };
+}
+
+/** The engine socket for this test file; see the module comment. */
+export async function usePodman(): Promise<{ socketPath: string }> {
+  const shared = process.env[TEST_PODMAN_SOCKET_ENV];
+  if (shared !== undefined && shared !== '') return { socketPath: shared };
+  const podman = await startTestPodman();
+  after(() => podman.stop());
+  return { socketPath: podman.socketPath };
+}
+
+/** The variables a child test process needs to use `podman` through usePodman(). */
+export function testPodmanEnv(podman: { socketPath: string }): Record<string, string> {
+  return { [TEST_PODMAN_SOCKET_ENV]: podman.socketPath };
+}
