@@ -1,0 +1,52 @@
+/**
+ * The rpm builder: `rpmbuild -ba --nodeps` (binary and source rpms) from the package's spec and
+ * the sources next to it, in a Debian buildroot whose BuildRequires were installed as Debian
+ * packages (rpm-requires.ts). docs/builders.md.
+ */
+import { BuildfleetError } from '../../shared/errors/index.ts';
+import { rpmBuildRequires, type PackageSpec } from '../../shared/sources/index.ts';
+import { collectArtifacts } from './artifacts.ts';
+import { readPackageFile, runBuildScript } from './build-step.ts';
+import { RPM_BUILD_SCRIPT } from './rpm-script.ts';
+import { debianRelationsForBuildRequires } from './rpm-requires.ts';
+import type { Builder } from './types.ts';
+
+function specOf(pkg: PackageSpec): string {
+  if (pkg.files.spec !== undefined) return pkg.files.spec;
+  throw new BuildfleetError('metadata-invalid', `${pkg.metadataFile}: ${pkg.project} has no .spec file`, {
+    context: { file: pkg.metadataFile },
+  });
+}
+
+export function createRpmBuilder(): Builder {
+  return {
+    kind: 'rpm',
+
+    async buildDeps(pkg) {
+      const spec = specOf(pkg);
+      const file = `${pkg.project}/${spec}`;
+      const { relations, unmapped } = debianRelationsForBuildRequires(
+        rpmBuildRequires(await readPackageFile(pkg, spec)),
+      );
+      if (unmapped.length > 0) {
+        throw new BuildfleetError(
+          'metadata-invalid',
+          `${file}: BuildRequires without a Debian package name: ${unmapped.join(', ')} ` +
+            `(rpm builds install BuildRequires as Debian packages; docs/builders.md lists the names that are mapped)`,
+          { context: { file, field: 'BuildRequires', unmapped } },
+        );
+      }
+      return relations;
+    },
+
+    async build(ctx) {
+      await runBuildScript(ctx, {
+        tool: 'rpmbuild',
+        script: RPM_BUILD_SCRIPT,
+        env: { BUILDFLEET_RPM_SPEC: specOf(ctx.pkg) },
+      });
+    },
+
+    collect: collectArtifacts,
+  };
+}

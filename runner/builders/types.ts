@@ -1,0 +1,59 @@
+/**
+ * The Builder port: what turns a package directory into artifacts inside a prepared buildroot.
+ * One builder per package kind; each says which Debian packages its buildroot needs, runs the
+ * build tool, and names the files it left in the output directory.
+ */
+import type { OutputStream } from '../../shared/exec/index.ts';
+import type { ArtifactKind } from '../../shared/messages/index.ts';
+import type { PackageSpec } from '../../shared/sources/index.ts';
+import type { PreparedBuildroot, RunLimits } from '../buildroot/index.ts';
+
+export const BUILDER_KINDS = ['deb', 'rpm'] as const;
+export type BuilderKind = (typeof BUILDER_KINDS)[number];
+
+/** The target of one build, as in build.request: buildfleet arch names (`x86_64`, `aarch64`). */
+export interface BuildTarget {
+  dist: string;
+  arch: string;
+}
+
+export interface BuildContext {
+  pkg: PackageSpec;
+  /** Prepared with the relations buildDeps() returned. */
+  buildroot: PreparedBuildroot;
+  /** Host directory with the package directory's files; writable, the builder may change it. */
+  srcDir: string;
+  /** Host directory, empty: the artifacts end up here, nothing else does. */
+  outDir: string;
+  signal: AbortSignal;
+  /** Every line the build writes, as it is written. Must not throw. */
+  onLine: (line: string, stream: OutputStream) => void;
+  /** @default the buildroot's defaults (DEFAULT_RUN_LIMITS) */
+  limits?: RunLimits;
+}
+
+/** A file of outDir and what it is; `name` is its path relative to outDir. */
+export interface CollectedArtifact {
+  name: string;
+  kind: ArtifactKind;
+  /** Absolute host path. */
+  path: string;
+}
+
+export interface Builder {
+  readonly kind: BuilderKind;
+  /**
+   * Debian package relations the buildroot must install for this package: Build-Depends of
+   * debian/control (or the .dsc), or the spec's BuildRequires mapped to Debian names.
+   * @throws BuildfleetError 'metadata-invalid' naming the file when it cannot be read or understood
+   */
+  buildDeps(pkg: PackageSpec, target: BuildTarget): Promise<string[]>;
+  /**
+   * Runs the build in the buildroot, without network, as the build user; the results are copied to outDir.
+   * @throws BuildfleetError 'build-failed' (non-zero exit, with the tool, exit code and the last log lines,
+   *   or no output files), 'metadata-invalid', and whatever the buildroot's run() throws ('aborted', 'exec-timeout', ...)
+   */
+  build(ctx: BuildContext): Promise<void>;
+  /** Classifies every file in outDir (sorted by name). */
+  collect(outDir: string): Promise<CollectedArtifact[]>;
+}

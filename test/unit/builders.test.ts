@@ -1,0 +1,224 @@
+/**
+ * The builders' decisions without build tools: artifact kinds from file names, BuildRequires
+ * mapped to Debian relations, build dependencies and metadata errors read from package
+ * directories in temp dirs, and collecting an output directory.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isBuildfleetError } from '../../shared/errors/index.ts';
+import { loadPackage } from '../../shared/sources/index.ts';
+import {
+  artifactKindOf,
+  builderFor,
+  collectArtifacts,
+  debianRelationsForBuildRequires,
+  isBuilderKind,
+} from '../../runner/builders/index.ts';
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/sources', import.meta.url));
+
+describe('artifactKindOf', () => {
+  it('classifies the files deb and rpm builds leave', () => {
+    const cases: [string, string][] = [
+      ['hello_1.0_amd64.deb', 'deb'],
+      ['hello-udeb_1.0_amd64.udeb', 'deb'],
+      ['hello-dbgsym_1.0_amd64.ddeb', 'deb'],
+      ['hello_1.0.dsc', 'deb-source'],
+      ['hello_1.0.tar.xz', 'deb-source'],
+      ['hello_1.0.orig.tar.gz', 'deb-source'],
+      ['hello_1.0-1.debian.tar.xz', 'deb-source'],
+      ['hello_1.0-1.diff.gz', 'deb-source'],
+      ['hello-1.0-1.src.rpm', 'srpm'],
+      ['hello-1.0-1.nosrc.rpm', 'srpm'],
+      ['hello-1.0-1.x86_64.rpm', 'rpm'],
+      ['hello-1.0-1.noarch.rpm', 'rpm'],
+      ['hello_1.0_amd64.buildinfo', 'buildinfo'],
+      ['hello_1.0_amd64.changes', 'buildinfo'],
+      ['build.log', 'other'],
+      ['hello.rpm.sig', 'other'],
+    ];
+    for (const [name, kind] of cases) assert.equal(artifactKindOf(name), kind, name);
+  });
+});
+
+describe('debianRelationsForBuildRequires', () => {
+  it('drops versions and rpm tooling, renames known names, passes other names on', () => {
+    const mapped = debianRelationsForBuildRequires([
+      'gcc',
+      'make >= 4.0',
+      'gcc-c++',
+      'rpm-build',
+      'zlib-devel = 1.2.13',
+      'libfoo-dev',
+      'gcc',
+    ]);
+    assert.deepEqual(mapped, { relations: ['gcc', 'make', 'g++', 'zlib1g-dev', 'libfoo-dev'], unmapped: [] });
+  });
+
+  it('maps known pkgconfig() modules to their -dev package plus pkg-config', () => {
+    assert.deepEqual(debianRelationsForBuildRequires(['pkgconfig(zlib)', 'pkgconfig(glib-2.0) >= 2.70']), {
+      relations: ['pkg-config', 'zlib1g-dev', 'libglib2.0-dev'],
+      unmapped: [],
+    });
+  });
+
+  it('turns a rich "or" dependency into Debian alternatives', () => {
+    assert.deepEqual(debianRelationsForBuildRequires(['(gcc-c++ or clang >= 14)', '(rpm-build or foo)']).relations, [
+      'g++ | clang',
+    ]);
+  });
+
+  it('reports what has no Debian package name', () => {
+    const unmappable = [
+      'pkgconfig(no-such-module)',
+      'perl(Foo::Bar)',
+      '/usr/bin/python3',
+      'python3-PyYAML',
+      '%{py3_dist}',
+      '(foo and bar)',
+      '(foo or (bar or baz))',
+    ];
+    assert.deepEqual(debianRelationsForBuildRequires(['gcc', ...unmappable]), {
+      relations: ['gcc'],
+      unmapped: unmappable,
+    });
+  });
+});
+
+describe('builderFor', () => {
+  it('has builders for deb and rpm only', () => {
+    assert.equal(builderFor('deb').kind, 'deb');
+    assert.equal(builderFor('rpm').kind, 'rpm');
+    assert.throws(
+      () => builderFor('kiwi'),
+      (error: unknown) => isBuildfleetError(error, 'build-failed') && !error.retriable && /kiwi/.test(error.message),
+    );
+    assert.deepEqual(
+      (['deb', 'rpm', 'kiwi', 'docker'] as const).filter((kind) => isBuilderKind(kind)),
+      ['deb', 'rpm'],
+    );
+  });
+});
+
+describe('build dependencies and metadata errors', () => {
+  let repoDir: string;
+  const target = { dist: 'bookworm', arch: 'x86_64' };
+
+  before(async () => {
+    repoDir = await mkdtemp(join(tmpdir(), 'builders-unit-'));
+    await cp(join(EXAMPLES, 'dists'), join(repoDir, 'dists'), { recursive: true });
+  });
+  after(async () => {
+    await rm(repoDir, { recursive: true, force: true });
+  });
+
+  async function writePackage(project: string, files: Record<string, string>): Promise<void> {
+    for (const [name, content] of Object.entries(files)) {
+      const path = join(repoDir, project, name);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, content);
+    }
+  }
+
+  const debTargets = 'targets:\n  - { dist: bookworm, arch: x86_64 }\n';
+  const rpmTargets = 'targets:\n  - { dist: rpm-bookworm, arch: x86_64 }\n';
+
+  function metadataError(file: string, detail: RegExp): (error: unknown) => boolean {
+    return (error) => {
+      assert.ok(isBuildfleetError(error, 'metadata-invalid'), String(error));
+      assert.ok(error.message.startsWith(`${file}: `), error.message);
+      assert.match(error.message, detail);
+      return true;
+    };
+  }
+
+  it('evaluates Build-Depends for the target arch', async () => {
+    await writePackage('projects/t/arch', {
+      'buildfleet.yml': debTargets,
+      'debian/control':
+        'Source: arch\nBuild-Depends: debhelper-compat (= 13), libamd64-only [amd64], libarm-only [arm64]\n\n' +
+        'Package: arch\nArchitecture: any\n',
+    });
+    const pkg = await loadPackage({ repoDir, packageDir: 'projects/t/arch' });
+    assert.deepEqual(await builderFor('deb').buildDeps(pkg, target), ['debhelper-compat (= 13)', 'libamd64-only']);
+    assert.deepEqual(await builderFor('deb').buildDeps(pkg, { ...target, arch: 'aarch64' }), [
+      'debhelper-compat (= 13)',
+      'libarm-only',
+    ]);
+  });
+
+  it('reads Build-Depends from a .dsc when there is no debian/ directory', async () => {
+    await writePackage('projects/t/from-dsc', {
+      'buildfleet.yml': debTargets,
+      'from-dsc_1.0.dsc':
+        'Format: 3.0 (native)\nSource: from-dsc\nVersion: 1.0\nBuild-Depends: debhelper-compat (= 13), zlib1g-dev\n',
+    });
+    const pkg = await loadPackage({ repoDir, packageDir: 'projects/t/from-dsc' });
+    assert.deepEqual(await builderFor('deb').buildDeps(pkg, target), ['debhelper-compat (= 13)', 'zlib1g-dev']);
+  });
+
+  it('fails a control file without Source or with an unparsable relation, naming the file', async () => {
+    await writePackage('projects/t/no-source', {
+      'buildfleet.yml': debTargets,
+      'debian/control': 'Build-Depends: debhelper-compat (= 13)\n\nPackage: x\nArchitecture: any\n',
+    });
+    await writePackage('projects/t/bad-relation', {
+      'buildfleet.yml': debTargets,
+      'debian/control': 'Source: bad-relation\nBuild-Depends: libfoo, lib$bad\n',
+    });
+    const noSource = await loadPackage({ repoDir, packageDir: 'projects/t/no-source' });
+    await assert.rejects(
+      builderFor('deb').buildDeps(noSource, target),
+      metadataError('projects/t/no-source/debian/control', /"Source" is missing/),
+    );
+    const badRelation = await loadPackage({ repoDir, packageDir: 'projects/t/bad-relation' });
+    await assert.rejects(
+      builderFor('deb').buildDeps(badRelation, target),
+      metadataError(
+        'projects/t/bad-relation/debian/control',
+        /"Build-Depends" has a relation that cannot be parsed: "lib\$bad"/,
+      ),
+    );
+  });
+
+  it('fails BuildRequires without a Debian name, and a spec that cannot be read, naming the spec', async () => {
+    await writePackage('projects/t/unmapped', {
+      'buildfleet.yml': rpmTargets,
+      'unmapped.spec': 'Name: unmapped\nBuildRequires: gcc, pkgconfig(no-such-module), perl(Foo)\n',
+    });
+    const unmapped = await loadPackage({ repoDir, packageDir: 'projects/t/unmapped' });
+    await assert.rejects(
+      builderFor('rpm').buildDeps(unmapped, target),
+      metadataError('projects/t/unmapped/unmapped.spec', /pkgconfig\(no-such-module\), perl\(Foo\)/),
+    );
+    await rm(join(repoDir, 'projects/t/unmapped/unmapped.spec'));
+    await assert.rejects(
+      builderFor('rpm').buildDeps(unmapped, target),
+      metadataError('projects/t/unmapped/unmapped.spec', /cannot be read/),
+    );
+  });
+});
+
+describe('collectArtifacts', () => {
+  it('lists every file below the output directory, sorted, with its kind and path', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'builders-collect-'));
+    try {
+      for (const name of ['b_1.0_amd64.deb', 'b_1.0.dsc', 'a-1.0-1.src.rpm', 'extra/notes.txt']) {
+        await mkdir(dirname(join(outDir, name)), { recursive: true });
+        await writeFile(join(outDir, name), name);
+      }
+      assert.deepEqual(await collectArtifacts(outDir), [
+        { name: 'a-1.0-1.src.rpm', kind: 'srpm', path: join(outDir, 'a-1.0-1.src.rpm') },
+        { name: 'b_1.0.dsc', kind: 'deb-source', path: join(outDir, 'b_1.0.dsc') },
+        { name: 'b_1.0_amd64.deb', kind: 'deb', path: join(outDir, 'b_1.0_amd64.deb') },
+        { name: 'extra/notes.txt', kind: 'other', path: join(outDir, 'extra/notes.txt') },
+      ]);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});
