@@ -1,5 +1,5 @@
 /**
- * Kafka for tests. A test file calls `useKafka()` once (top level or in a `before` hook): it gets
+ * Kafka for tests. A test file calls `useKafka()` once, at its top level (`await useKafka()`): it gets
  * the run-wide broker the test runner started (BUILDFLEET_TEST_BROKERS), or else a broker of its
  * own that is stopped and removed after the file's tests.
  */

@@ -1,6 +1,6 @@
 /**
  * A container engine for tests: Podman's Docker-compatible API. A test file calls `usePodman()`
- * once (top level or in `before`): it gets the run-wide service the test runner started
+ * once, at its top level (an `after()` made inside a hook or test would end with it): it gets the run-wide service the test runner started
  * (BUILDFLEET_TEST_PODMAN_SOCKET), or else a service of its own on a socket in a temp dir,
  * stopped after the file's tests. Images live in podman's storage either way, so images made by
  * one test file (or an earlier run) are there for the next.

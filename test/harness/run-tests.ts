@@ -1,7 +1,8 @@
 /**
- * `npm test`: starts one Kafka broker and one S3 server for the whole run (test files reach
- * them through useKafka()/useS3(), which start their own when run alone), runs every test
- * file with node's test runner, and stops the servers whatever happens.
+ * `npm test`: starts one Kafka broker, one S3 server and one Podman service for the whole run
+ * (test files reach them through useKafka()/useS3()/usePodman(), which start their own when a
+ * file runs alone), runs every test file with node's test runner, and stops the servers
+ * whatever happens.
  *
  *   node --import tsx test/harness/run-tests.ts [file or directory ...]
  */
@@ -10,6 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestBroker, TEST_BROKERS_ENV, type TestBroker } from './kafka.ts';
+import { startTestPodman, testPodmanEnv, type TestPodman } from './podman.ts';
 import { startTestS3, testS3Env, type StartedTestS3 } from './s3.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,8 +45,9 @@ async function main(): Promise<number> {
   const needsServers = files.some((f) => !relative(root, f).startsWith('test/unit'));
   let broker: TestBroker | undefined;
   let s3: StartedTestS3 | undefined;
+  let podman: TestPodman | undefined;
   const stopServers = async (): Promise<void> => {
-    await Promise.allSettled([broker?.cleanup(), s3?.stop()]);
+    await Promise.allSettled([broker?.cleanup(), s3?.stop(), podman?.stop()]);
   };
   const onSignal = (): void => void stopServers().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -53,11 +56,12 @@ async function main(): Promise<number> {
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (needsServers) {
       const started = Date.now();
-      [broker, s3] = await Promise.all([startTestBroker(), startTestS3()]);
+      [broker, s3, podman] = await Promise.all([startTestBroker(), startTestS3(), startTestPodman()]);
       env[TEST_BROKERS_ENV] = broker.brokers.join(',');
-      Object.assign(env, testS3Env(s3));
+      Object.assign(env, testS3Env(s3), testPodmanEnv(podman));
       process.stdout.write(
-        `run-tests: Kafka ${broker.brokers.join(',')} and S3 ${s3.endpoint} ready in ${Date.now() - started} ms\n`,
+        `run-tests: Kafka ${broker.brokers.join(',')}, S3 ${s3.endpoint} and Podman ${podman.socketPath} ` +
+          `ready in ${Date.now() - started} ms\n`,
       );
     }
     return await new Promise<number>((resolve) => {

@@ -39,7 +39,8 @@ export const TEST_S3_ENV = {
 /**
  * An S3 server for the calling test file: the run-wide one when BUILDFLEET_TEST_S3_ENDPOINT is
  * set, otherwise a fresh s3proxy in a temp dir that an `after()` hook stops and removes. Call it
- * at the top level of a test file or inside a `before()`/`describe`, so the hook is registered.
+ * at the top level of a test file: node:test attaches an `after()` made inside a hook or a test
+ * to that hook or test, which would stop the server as soon as it ends.
  * Tests share the server, so each makes its own bucket.
  */
 export async function useS3(): Promise<TestS3> {

@@ -19,13 +19,14 @@ async function ensure(args: string[]): Promise<TopicReport> {
   return JSON.parse(stdout) as TopicReport;
 }
 
+// Top level: the harness's after() hook then belongs to the file, not to a hook or a test.
+const { brokers } = await useKafka();
+
 describe('buildfleet topics ensure (real Kafka)', { timeout: 180_000 }, () => {
-  let brokers: string[] = [];
   let dir = '';
   const prefix = `te${randomUUID().slice(0, 8)}`;
 
   before(async () => {
-    brokers = (await useKafka()).brokers;
     dir = await mkdtemp(join(tmpdir(), 'buildfleet-topics-'));
   });
   after(async () => {

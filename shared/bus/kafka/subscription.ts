@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TopicPartition } from '../assignment.ts';
 import type { ConsumeOptions, OutgoingMessage, Subscription } from '../port.ts';
 import { processRecord, type RawRecord } from '../record-processor.ts';
+import { retryRetriable } from './retry.ts';
 
 export interface KafkaGroupSettings {
   /** @default 30000 */
@@ -139,11 +140,13 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
 /** Commits the current end offsets for a new group, so that it starts with what comes next. */
 async function startAtEnd(admin: Admin, groupId: string, topics: readonly string[]): Promise<void> {
   for (const topic of topics) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
-    });
+    const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+    await retryRetriable(() =>
+      admin.setOffsets({
+        groupId,
+        topic,
+        partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+      }),
+    );
   }
 }
