@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isBuildfleetError } from '../shared/errors/index.ts';
+import { registerRunner } from './commands/runner.ts';
 import { registerTopics } from './commands/topics.ts';
 
 const program = new Command('buildfleet')
@@ -8,6 +9,7 @@ const program = new Command('buildfleet')
   .exitOverride();
 
 registerTopics(program);
+registerRunner(program);
 
 program
   .command('up')

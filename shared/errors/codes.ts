@@ -27,6 +27,7 @@ export const ErrorCodes = {
   'exec-timeout': { retriable: false },
   aborted: { retriable: false },
   'build-failed': { retriable: false },
+  'kind-unsupported': { retriable: false },
   'buildroot-failed': { retriable: true },
   'upload-failed': { retriable: true },
   'lease-expired': { retriable: true },

@@ -1,0 +1,49 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { BusConfig, LogConfig, MetricsConfig, StorageConfig } from '../shared/config/index.ts';
+
+/** The runner's own settings (`runner:` in its config file, `BUILDFLEET_RUNNER_*`). */
+export const RunnerSettings = Type.Object({
+  /** Unique per runner; used in events, logs and leases. @default '<hostname>-<pid>' */
+  id: Type.Optional(Type.String({ minLength: 1 })),
+  /** Runner group: the runner consumes `<prefix>.requests.<group>.<arch>` for each arch. */
+  group: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'default' }),
+  arches: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1, default: ['x86_64'] }),
+  /** Builds at the same time; intake pauses while all are busy. */
+  slots: Type.Integer({ minimum: 1, default: 1 }),
+  /** Heartbeats renew the lease this often; must be well under the request's leaseMs. */
+  heartbeatMs: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** Per-build directories (sources, outputs, logs); removed after each build. */
+  workDir: Type.String({ minLength: 1, default: 'var/runner/work' }),
+  /** Git mirrors and buildroot caches that outlive builds. */
+  cacheDir: Type.String({ minLength: 1, default: 'var/runner/cache' }),
+  /** Which buildroot builds run in; `auto` picks container, else chroot. */
+  buildroot: Type.Union(
+    [Type.Literal('auto'), Type.Literal('container'), Type.Literal('chroot'), Type.Literal('host')],
+    {
+      default: 'auto',
+    },
+  ),
+  /** Docker API socket (Docker, or Podman's `podman system service`). */
+  engineSocket: Type.String({ minLength: 1, default: '/run/podman/podman.sock' }),
+  /** Defaults for a package that sets none in its buildfleet.yml. */
+  limits: Type.Object(
+    {
+      memoryMb: Type.Integer({ minimum: 64, default: 4096 }),
+      pids: Type.Integer({ minimum: 16, default: 4096 }),
+      timeoutMinutes: Type.Number({ exclusiveMinimum: 0, default: 120 }),
+    },
+    { default: {} },
+  ),
+  /** On shutdown, running builds get this long to finish before they are handed back. */
+  graceMs: Type.Integer({ minimum: 0, default: 30_000 }),
+});
+export type RunnerSettings = Static<typeof RunnerSettings>;
+
+export const RunnerConfig = Type.Object({
+  bus: BusConfig,
+  storage: StorageConfig,
+  log: LogConfig,
+  metrics: MetricsConfig,
+  runner: RunnerSettings,
+});
+export type RunnerConfig = Static<typeof RunnerConfig>;

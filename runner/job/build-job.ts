@@ -1,0 +1,189 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { BuildfleetError } from '../../shared/errors/index.ts';
+import type { BuildEvent, BuildRequest, BuildState, Durations, LogChunk } from '../../shared/messages/index.ts';
+import { loadDist, loadPackage, type DistSpec, type PackageSpec, type SourceRepo } from '../../shared/sources/index.ts';
+import type { ArtifactStore } from '../../shared/storage/index.ts';
+import type { Buildroot, BuildrootDist, PreparedBuildroot, RunLimits } from '../buildroot/types.ts';
+import type { Builder } from '../builders/index.ts';
+import type { EventDetails } from './events.ts';
+import { LogSink } from './log-sink.ts';
+import { buildPrefix, uploadArtifact } from './artifacts.ts';
+import { classifyFailure, type AbortCause, type JobOutcome } from './outcome.ts';
+
+export interface BuildJobDeps {
+  sources: SourceRepo;
+  store: ArtifactStore;
+  buildroot: Buildroot;
+  builderFor: (kind: BuildRequest['kind']) => Builder;
+  /** Parent of the per-build directories. */
+  workDir: string;
+  limits: { memoryMb: number; pids: number; timeoutMinutes: number };
+  logger: Logger;
+  /** Publishes a phase event (preparing, building, uploading). */
+  publishPhase: (state: BuildState, details?: EventDetails) => Promise<void>;
+  sendLog: (chunk: LogChunk) => Promise<void>;
+}
+
+/** Log uploads after a cancel must not use the (aborted) build signal; they get this long. */
+const LOG_UPLOAD_TIMEOUT_MS = 60_000;
+
+/**
+ * One attempt of one build: checkout of exactly the requested commit, buildroot, build,
+ * artifacts and log to the artifact store. Never throws: every way it can end is a JobOutcome.
+ */
+export async function runBuildJob(
+  request: BuildRequest,
+  deps: BuildJobDeps,
+  signal: AbortSignal,
+  abortCause: () => AbortCause | undefined,
+): Promise<JobOutcome> {
+  const dir = join(deps.workDir, `${request.buildId}-${request.attempt}`);
+  const prefix = buildPrefix(request.buildId, request.attempt);
+  const logKey = `${prefix}/build.log`;
+  const durations: Durations = {};
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'out'), { recursive: true });
+  const log = new LogSink({
+    buildId: request.buildId,
+    attempt: request.attempt,
+    file: join(dir, 'build.log'),
+    send: deps.sendLog,
+    onError: (error) => deps.logger.warn({ err: error }, 'runner: log chunk not sent'),
+  });
+  let prepared: PreparedBuildroot | undefined;
+  const timed = async <T>(phase: keyof Durations, step: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await step();
+    } finally {
+      durations[phase] = Date.now() - started;
+    }
+  };
+  let outcome: JobOutcome;
+  try {
+    log.line(
+      `buildfleet: build ${request.buildId} attempt ${request.attempt}: ${request.buildKey} at ${request.source.commit}`,
+    );
+    await deps.publishPhase('preparing');
+    const repoDir = join(dir, 'repo');
+    await timed('checkout', () =>
+      deps.sources.checkout({ url: request.source.url, commit: request.source.commit, dest: repoDir, signal }),
+    );
+    const pkg = await loadPackage({ repoDir, packageDir: request.project });
+    const dist = await loadDist({ repoDir, name: request.target.dist });
+    checkTarget(request, pkg);
+    const builder = deps.builderFor(pkg.kind);
+    prepared = await timed('buildroot', async () => {
+      const buildDeps = await builder.buildDeps(pkg, request.target);
+      log.line(
+        `buildfleet: ${deps.buildroot.kind} buildroot for ${dist.name}, build dependencies: ${buildDeps.join(', ') || '(none)'}`,
+      );
+      return deps.buildroot.prepare({ dist: buildrootDist(dist), buildDeps, signal, onLine: (line) => log.line(line) });
+    });
+    log.line(
+      `buildfleet: buildroot ${prepared.environment} (base ${prepared.report.base}, deps ${prepared.report.deps})`,
+    );
+
+    await deps.publishPhase('building');
+    const outDir = join(dir, 'out');
+    await timed('build', () =>
+      builder.build({
+        pkg,
+        buildroot: prepared as PreparedBuildroot,
+        srcDir: pkg.dir,
+        outDir,
+        signal,
+        onLine: (line) => log.line(line),
+        limits: limitsFor(pkg, deps.limits),
+      }),
+    );
+    const files = await builder.collect(outDir);
+    if (files.length === 0) throw new BuildfleetError('build-failed', `${pkg.kind} build produced no artifacts`);
+
+    await deps.publishPhase('uploading');
+    const artifacts = await timed('upload', async () => {
+      const uploaded = [];
+      for (const file of files) uploaded.push(await uploadArtifact(deps.store, prefix, file, signal));
+      return uploaded;
+    });
+    log.line(`buildfleet: succeeded with ${artifacts.map((a) => a.name).join(', ')}`);
+    outcome = { state: 'succeeded', artifacts, durations, logKey };
+  } catch (error) {
+    const failed = classifyFailure(error, signal.aborted ? abortCause() : undefined);
+    log.line(`buildfleet: ${failed.state}: [${failed.error.code}] ${failed.error.message}`);
+    outcome =
+      failed.state === 'handed-back'
+        ? { state: 'handed-back', durations }
+        : { ...failed, durations, state: failed.state };
+  } finally {
+    await prepared
+      ?.release()
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'runner: buildroot release failed'));
+  }
+  try {
+    await log.close();
+    await deps.store.put(logKey, createReadStream(join(dir, 'build.log')), {
+      contentType: 'text/plain; charset=utf-8',
+      signal: AbortSignal.timeout(LOG_UPLOAD_TIMEOUT_MS),
+    });
+    if (outcome.state !== 'succeeded') outcome = { ...outcome, logKey };
+  } catch (error) {
+    deps.logger.error({ err: error, logKey }, 'runner: build log not uploaded');
+    if (outcome.state === 'succeeded') {
+      outcome = {
+        state: 'failed',
+        error: { code: 'upload-failed', message: 'the build log could not be stored' },
+        durations,
+      };
+    }
+  }
+  await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  return outcome;
+}
+
+function checkTarget(request: BuildRequest, pkg: PackageSpec): void {
+  const declared = pkg.targets.some((t) => t.dist === request.target.dist && t.arch === request.target.arch);
+  if (!declared) {
+    throw new BuildfleetError(
+      'metadata-invalid',
+      `${pkg.metadataFile}: field "targets" does not list ${request.target.dist}.${request.target.arch}`,
+      { context: { file: pkg.metadataFile, field: 'targets' } },
+    );
+  }
+}
+
+function buildrootDist(dist: DistSpec): BuildrootDist {
+  if (dist.base.kind !== 'bootstrap') {
+    throw new BuildfleetError(
+      'kind-unsupported',
+      `${dist.file}: field "base.image" is not supported yet; use base.bootstrap`,
+      {
+        context: { file: dist.file, field: 'base.image' },
+      },
+    );
+  }
+  return {
+    name: dist.name,
+    format: dist.format,
+    bootstrap: {
+      suite: dist.base.suite,
+      mirror: dist.base.mirror,
+      variant: dist.base.variant,
+      components: dist.base.components,
+    },
+    packages: dist.packages,
+  };
+}
+
+function limitsFor(pkg: PackageSpec, defaults: BuildJobDeps['limits']): RunLimits {
+  return {
+    memoryMb: pkg.build.memoryMb ?? defaults.memoryMb,
+    pids: defaults.pids,
+    timeoutMs: Math.round((pkg.build.timeoutMinutes ?? defaults.timeoutMinutes) * 60_000),
+  };
+}
+
+export type { BuildEvent };

@@ -1,0 +1,33 @@
+import { repoKeyOf, type BuildEvent, type BuildRequest, type BuildState } from '../../shared/messages/index.ts';
+
+/** Fields of a build event that depend on the state. */
+export type EventDetails = Partial<
+  Pick<BuildEvent, 'runnerId' | 'leaseMs' | 'artifacts' | 'logKey' | 'durations' | 'error' | 'commit'>
+>;
+
+/** Pure: the build.event for `request` entering `state`, as published by runner `runnerId`. */
+export function buildEventFor(
+  request: BuildRequest,
+  state: BuildState,
+  runnerId: string,
+  details: EventDetails = {},
+  now: Date = new Date(),
+): BuildEvent {
+  return {
+    v: 1,
+    type: 'build.event',
+    buildId: request.buildId,
+    attempt: request.attempt,
+    buildKey: request.buildKey,
+    project: request.project,
+    target: request.target,
+    repoKey: repoKeyOf(request.project, request.target.dist),
+    state,
+    at: now.toISOString(),
+    source: { service: 'runner', instance: runnerId },
+    runnerId,
+    submitId: request.submitId,
+    commit: request.source.commit,
+    ...details,
+  };
+}
