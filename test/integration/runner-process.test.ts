@@ -1,0 +1,128 @@
+/**
+ * `buildfleet runner --config <file>` as a real process: it builds a request from Kafka and stops
+ * gracefully (exit 0) on SIGTERM. Host buildroot, filesystem store.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { plannedTopics } from '../../shared/bus/index.ts';
+import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import { buildKeyOf, decoderFor, topicNames, type BuildEvent, type BuildRequest } from '../../shared/messages/index.ts';
+import { testGitRepos } from '../harness/git.ts';
+import { useKafka } from '../harness/kafka.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const { brokers } = await useKafka();
+const bin = fileURLToPath(new URL('../../bin/buildfleet.js', import.meta.url));
+const examples = fileURLToPath(new URL('../../examples/sources', import.meta.url));
+
+describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
+  const repos = testGitRepos('buildfleet-runner-process-');
+  after(async () => (await repos).cleanup());
+
+  it('builds a request from Kafka, then shuts down gracefully on SIGTERM', async () => {
+    const prefix = `rp${randomUUID().slice(0, 8)}`;
+    const topics = topicNames(prefix);
+    const bus = createKafkaBus({
+      brokers,
+      clientId: 'runner-process-test',
+      topicPrefix: prefix,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await bus.ensureTopics(
+        plannedTopics(prefix, {
+          replication: 1,
+          runnerGroups: [{ name: 'default', arches: ['x86_64'], partitions: 1 }],
+          partitions: { submit: 1, events: 1, logs: 1, control: 1, info: 1, state: 1, deadletter: 1 },
+          retentionHours: { submit: 1, requests: 1, events: 1, logs: 1, control: 1, info: 1, deadletter: 1 },
+        }),
+      );
+      const events: BuildEvent[] = [];
+      const watch = await bus.subscribe<BuildEvent>({
+        name: 'runner-process-test',
+        topics: [topics.events],
+        decode: decoderFor('build.event'),
+        handle: async (r) => void events.push(r.value),
+      });
+      await watch.ready;
+
+      const r = await repos;
+      const repo = await r.create('sources');
+      await cp(join(examples, 'dists'), join(repo.dir, 'dists'), { recursive: true });
+      await cp(join(examples, 'projects'), join(repo.dir, 'projects'), { recursive: true });
+      const commit = await repo.commit('sources');
+      const dir = await r.tempDir('runner');
+      const config = join(dir, 'runner.yml');
+      await writeFile(
+        config,
+        [
+          `bus: { type: kafka, brokers: [${brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix} }`,
+          `storage: { type: fs, root: '${join(dir, 'store')}' }`,
+          'log: { level: info }',
+          'metrics: { enabled: false }',
+          'runner:',
+          '  id: process-runner',
+          '  slots: 1',
+          '  heartbeatMs: 1000',
+          `  workDir: '${join(dir, 'work')}'`,
+          `  cacheDir: '${join(dir, 'cache')}'`,
+          '  buildroot: host',
+          '  graceMs: 5000',
+          '',
+        ].join('\n'),
+      );
+      const child = spawn(process.execPath, [bin, 'runner', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await waitFor(() => output.includes('runner: ready'), `the runner to be ready:\n${output}`, 60_000);
+        const target = { dist: 'rpm-bookworm', arch: 'x86_64' };
+        const request: BuildRequest = {
+          v: 1,
+          type: 'build.request',
+          buildId: randomUUID(),
+          attempt: 1,
+          buildKey: buildKeyOf('projects/demo/hello-rpm', target),
+          project: 'projects/demo/hello-rpm',
+          kind: 'rpm',
+          target,
+          runnerGroup: 'default',
+          source: { url: repo.url, commit },
+          submitId: randomUUID(),
+          leaseMs: 30_000,
+        };
+        await bus.publish(topics.requests('default', 'x86_64'), { key: request.buildKey, value: request });
+        await waitFor(
+          () => events.some((e) => e.buildId === request.buildId && (e.state === 'succeeded' || e.state === 'failed')),
+          'the build to end',
+          120_000,
+        );
+        const end = events.find((e) => e.buildId === request.buildId && e.state === 'succeeded');
+        assert.ok(end, `succeeded: ${JSON.stringify(events.at(-1))}`);
+        assert.equal(end.runnerId, 'process-runner');
+        assert.match(output, /"msg":"runner: build ended"/);
+        assert.match(output, /host buildroot/i, 'the host buildroot says it is not isolated');
+
+        child.kill('SIGTERM');
+        const code = await Promise.race([
+          exited,
+          new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000)),
+        ]);
+        assert.equal(code, 0, `graceful exit:\n${output.slice(-2000)}`);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      await watch.close();
+    } finally {
+      await bus.close();
+    }
+  });
+});
