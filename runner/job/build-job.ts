@@ -155,7 +155,8 @@ function checkTarget(request: BuildRequest, pkg: PackageSpec): void {
   }
 }
 
-function buildrootDist(dist: DistSpec): BuildrootDist {
+/** What the buildroot needs of a dist definition (only bootstrapped bases for now). */
+export function buildrootDist(dist: DistSpec): BuildrootDist {
   if (dist.base.kind !== 'bootstrap') {
     throw new BuildfleetError(
       'kind-unsupported',

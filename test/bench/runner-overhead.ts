@@ -8,14 +8,12 @@
  *   node --import tsx test/bench/runner-overhead.ts [rounds=3]
  */
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { plannedTopics } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { buildKeyOf, decoderFor, topicNames, type BuildEvent, type BuildRequest } from '../../shared/messages/index.ts';
+import { decoderFor, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
 import { createSourceMirror, loadDist, loadPackage } from '../../shared/sources/index.ts';
 import { createS3ArtifactStore } from '../../shared/storage/index.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
@@ -26,11 +24,12 @@ import { startTestBroker } from '../harness/kafka.ts';
 import { startTestPodman } from '../harness/podman.ts';
 import { startTestS3 } from '../harness/s3.ts';
 import { testGitRepos } from '../harness/git.ts';
+import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
+import { buildrootDist } from '../../runner/job/build-job.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const rounds = Number(process.argv[2] ?? 3);
 const logger = pino({ level: 'silent' });
-const examples = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 const project = 'projects/demo/hello-deb';
 const target = { dist: 'bookworm', arch: 'x86_64' };
 
@@ -39,9 +38,7 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 const [broker, s3, podman] = await Promise.all([startTestBroker(), startTestS3(), startTestPodman()]);
 const repos = await testGitRepos('buildfleet-bench-');
 try {
-  const repo = await repos.create('sources');
-  await cp(join(examples, 'dists'), join(repo.dir, 'dists'), { recursive: true });
-  await cp(join(examples, 'projects'), join(repo.dir, 'projects'), { recursive: true });
+  const repo = await exampleSourcesRepo(repos);
   const commit = await repo.commit('bench sources');
   const work = await mkdtemp(join(tmpdir(), 'buildfleet-bench-work-'));
   await mkdir(join(work, 'work'), { recursive: true });
@@ -55,14 +52,7 @@ try {
     logger,
     heartbeatIntervalMs: 500,
   });
-  await bus.ensureTopics(
-    plannedTopics(prefix, {
-      replication: 1,
-      runnerGroups: [{ name: 'default', arches: ['x86_64'], partitions: 1 }],
-      partitions: { submit: 1, events: 1, logs: 1, control: 1, info: 1, state: 1, deadletter: 1 },
-      retentionHours: { submit: 1, requests: 1, events: 1, logs: 1, control: 1, info: 1, deadletter: 1 },
-    }),
-  );
+  await bus.ensureTopics(testTopics(prefix));
   const bucket = `bench-${randomUUID().slice(0, 8)}`;
   const store = await createS3ArtifactStore({
     bucket,
@@ -106,20 +96,7 @@ try {
   await runner.start();
 
   async function throughRunner(): Promise<number> {
-    const request: BuildRequest = {
-      v: 1,
-      type: 'build.request',
-      buildId: randomUUID(),
-      attempt: 1,
-      buildKey: buildKeyOf(project, target),
-      project,
-      kind: 'deb',
-      target,
-      runnerGroup: 'default',
-      source: { url: repo.url, commit },
-      submitId: randomUUID(),
-      leaseMs: 60_000,
-    };
+    const request = testRequest({ project, dist: target.dist, kind: 'deb', url: repo.url, commit });
     const started = performance.now();
     await bus.publish(topics.requests('default', 'x86_64'), { key: request.buildKey, value: request });
     await waitFor(
@@ -136,19 +113,8 @@ try {
 
   const pkg = await loadPackage({ repoDir: repo.dir, packageDir: project });
   const dist = await loadDist({ repoDir: repo.dir, name: 'bookworm' });
-  if (dist.base.kind !== 'bootstrap') throw new Error('bench expects a bootstrap dist');
   const prepared = await buildroot.prepare({
-    dist: {
-      name: dist.name,
-      format: dist.format,
-      bootstrap: {
-        suite: dist.base.suite,
-        mirror: dist.base.mirror,
-        variant: dist.base.variant,
-        components: dist.base.components,
-      },
-      packages: dist.packages,
-    },
+    dist: buildrootDist(dist),
     buildDeps: await builderFor('deb').buildDeps(pkg, target),
   });
   async function direct(): Promise<number> {

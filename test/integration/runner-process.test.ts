@@ -5,21 +5,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { plannedTopics } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { buildKeyOf, decoderFor, topicNames, type BuildEvent, type BuildRequest } from '../../shared/messages/index.ts';
+import { decoderFor, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
 import { testGitRepos } from '../harness/git.ts';
+import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const { brokers } = await useKafka();
 const bin = fileURLToPath(new URL('../../bin/buildfleet.js', import.meta.url));
-const examples = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 
 describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
   const repos = testGitRepos('buildfleet-runner-process-');
@@ -35,14 +34,7 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
       logger: pino({ level: 'silent' }),
     });
     try {
-      await bus.ensureTopics(
-        plannedTopics(prefix, {
-          replication: 1,
-          runnerGroups: [{ name: 'default', arches: ['x86_64'], partitions: 1 }],
-          partitions: { submit: 1, events: 1, logs: 1, control: 1, info: 1, state: 1, deadletter: 1 },
-          retentionHours: { submit: 1, requests: 1, events: 1, logs: 1, control: 1, info: 1, deadletter: 1 },
-        }),
-      );
+      await bus.ensureTopics(testTopics(prefix));
       const events: BuildEvent[] = [];
       const watch = await bus.subscribe<BuildEvent>({
         name: 'runner-process-test',
@@ -53,9 +45,7 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
       await watch.ready;
 
       const r = await repos;
-      const repo = await r.create('sources');
-      await cp(join(examples, 'dists'), join(repo.dir, 'dists'), { recursive: true });
-      await cp(join(examples, 'projects'), join(repo.dir, 'projects'), { recursive: true });
+      const repo = await exampleSourcesRepo(r);
       const commit = await repo.commit('sources');
       const dir = await r.tempDir('runner');
       const config = join(dir, 'runner.yml');
@@ -84,21 +74,14 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       try {
         await waitFor(() => output.includes('runner: ready'), `the runner to be ready:\n${output}`, 60_000);
-        const target = { dist: 'rpm-bookworm', arch: 'x86_64' };
-        const request: BuildRequest = {
-          v: 1,
-          type: 'build.request',
-          buildId: randomUUID(),
-          attempt: 1,
-          buildKey: buildKeyOf('projects/demo/hello-rpm', target),
+        const request = testRequest({
           project: 'projects/demo/hello-rpm',
+          dist: 'rpm-bookworm',
           kind: 'rpm',
-          target,
-          runnerGroup: 'default',
-          source: { url: repo.url, commit },
-          submitId: randomUUID(),
+          url: repo.url,
+          commit,
           leaseMs: 30_000,
-        };
+        });
         await bus.publish(topics.requests('default', 'x86_64'), { key: request.buildKey, value: request });
         await waitFor(
           () => events.some((e) => e.buildId === request.buildId && (e.state === 'succeeded' || e.state === 'failed')),

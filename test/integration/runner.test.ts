@@ -4,17 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { plannedTopics, type Bus } from '../../shared/bus/index.ts';
+import type { Bus } from '../../shared/bus/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import {
-  buildKeyOf,
   decoderFor,
   topicNames,
   type BuildEvent,
@@ -31,12 +30,12 @@ import { useKafka } from '../harness/kafka.ts';
 import { usePodman } from '../harness/podman.ts';
 import { createTestBucket, useS3 } from '../harness/s3.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
+import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
 import { waitFor } from '../harness/wait.ts';
 import { debPackage } from './runner/fixtures.ts';
 
 // Top level: the harness's after() hooks then belong to the file, not to a hook or a test.
 const [{ brokers }, s3, podman] = await Promise.all([useKafka(), useS3(), usePodman()]);
-const examples = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 const END_STATES = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
 
 describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
@@ -66,14 +65,7 @@ describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
     cleanups.push(() => store.close());
     bus = createKafkaBus({ brokers, clientId: 'runner-test', topicPrefix: prefix, logger, heartbeatIntervalMs: 500 });
     cleanups.push(() => bus.close());
-    await bus.ensureTopics(
-      plannedTopics(prefix, {
-        replication: 1,
-        runnerGroups: [{ name: 'default', arches: ['x86_64'], partitions: 2 }],
-        partitions: { submit: 1, events: 2, logs: 2, control: 1, info: 1, state: 1, deadletter: 1 },
-        retentionHours: { submit: 1, requests: 1, events: 1, logs: 1, control: 1, info: 1, deadletter: 1 },
-      }),
-    );
+    await bus.ensureTopics(testTopics(prefix, 2));
     const watch = await bus.subscribe<BuildEvent>({
       name: 'runner-test-events',
       topics: [topics.events],
@@ -90,9 +82,7 @@ describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
 
     repos = await testGitRepos('buildfleet-runner-');
     cleanups.push(() => repos.cleanup());
-    repo = await repos.create('sources');
-    await cp(join(examples, 'dists'), join(repo.dir, 'dists'), { recursive: true });
-    await cp(join(examples, 'projects'), join(repo.dir, 'projects'), { recursive: true });
+    repo = await exampleSourcesRepo(repos);
     const mirror = (await lookup('deb.debian.org', { family: 4 })).address;
     await repo.write({
       ...debPackage('slow', 'sleep 300'),
@@ -141,21 +131,7 @@ describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
   });
 
   function request(project: string, dist: string, kind: BuildRequest['kind'], at = commit): BuildRequest {
-    const target = { dist, arch: 'x86_64' };
-    return {
-      v: 1,
-      type: 'build.request',
-      buildId: randomUUID(),
-      attempt: 1,
-      buildKey: buildKeyOf(project, target),
-      project,
-      kind,
-      target,
-      runnerGroup: 'default',
-      source: { url: repo.url, commit: at },
-      submitId: randomUUID(),
-      leaseMs: 60_000,
-    };
+    return testRequest({ project, dist, kind, url: repo.url, commit: at });
   }
 
   async function submit(r: BuildRequest): Promise<void> {
