@@ -40,6 +40,7 @@ export async function runRunnerService(options: { configFile?: string }): Promis
         host: config.metrics.host,
       });
       lifecycle.onShutdown('metrics server', () => server.close());
+      logger.info({ url: server.url }, 'runner: metrics served');
     }
     const bus = createBus({ ...config.bus, clientId: `runner-${runnerId}` }, logger);
     lifecycle.onShutdown('bus', () => bus.close());
@@ -62,6 +63,7 @@ export async function runRunnerService(options: { configFile?: string }): Promis
       graceMs: config.runner.graceMs,
       bus,
       logger,
+      metrics,
       job: {
         sources: createSourceMirror({ cacheDir: `${cacheDir}/git`, logger }),
         store,

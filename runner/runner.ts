@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BuildfleetError } from '../shared/errors/index.ts';
 import type { Bus, Subscription } from '../shared/bus/index.ts';
+import type { Metrics } from '../shared/metrics/index.ts';
 import {
   decoderFor,
   repoKeyOf,
@@ -25,6 +26,8 @@ export interface RunnerOptions {
   graceMs: number;
   bus: Bus;
   logger: Logger;
+  /** Slots, builds by end state, build durations and error codes are counted here when given. */
+  metrics?: Metrics;
   /** Everything a build job needs but the bus-facing callbacks. */
   job: Omit<BuildJobDeps, 'publishPhase' | 'sendLog' | 'logger'>;
 }
@@ -61,11 +64,20 @@ export function createRunner(options: RunnerOptions): Runner {
   let control: Subscription | undefined;
   let stopping: Promise<void> | null = null;
 
-  const publishEvent = (request: BuildRequest, state: BuildState, details: EventDetails = {}): Promise<void> =>
-    bus.publish(topics.events, {
+  const metrics = options.metrics;
+  const countSlots = (): void => {
+    metrics?.runnerSlots.set({ state: 'busy' }, slots.inUse);
+    metrics?.runnerSlots.set({ state: 'free' }, slots.size - slots.inUse);
+  };
+  countSlots();
+
+  const publishEvent = async (request: BuildRequest, state: BuildState, details: EventDetails = {}): Promise<void> => {
+    await bus.publish(topics.events, {
       key: repoKeyOf(request.project, request.target.dist),
       value: buildEventFor(request, state, runnerId, details),
     });
+    if (state !== 'heartbeat') metrics?.builds.inc({ state });
+  };
 
   async function onRequest(request: BuildRequest, arch: string, signal: AbortSignal): Promise<void> {
     if (request.target.arch !== arch || request.runnerGroup !== options.group) {
@@ -81,6 +93,7 @@ export function createRunner(options: RunnerOptions): Runner {
       return;
     }
     const nowFull = await slots.take(request.buildId, signal);
+    countSlots();
     if (nowFull) for (const s of intake) s.pause();
     try {
       await publishEvent(request, 'claimed', { leaseMs: request.leaseMs });
@@ -116,6 +129,9 @@ export function createRunner(options: RunnerOptions): Runner {
         return { state: 'failed', error: { code: 'internal', message: String(error) }, durations: {} };
       });
       clearInterval(heartbeat);
+      const seconds = Object.values(outcome.durations).reduce((sum: number, ms) => sum + (ms ?? 0), 0) / 1000;
+      metrics?.buildDuration.observe({ kind: request.kind, outcome: outcome.state }, seconds);
+      if ('error' in outcome) metrics?.errors.inc({ code: outcome.error.code });
       await report(request, outcome).catch((error: unknown) => log.error({ err: error }, 'runner: end event not sent'));
       log.info({ state: outcome.state, durations: outcome.durations }, 'runner: build ended');
       builds.delete(request.buildId);
@@ -150,7 +166,9 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   function release(buildId: string): void {
-    if (slots.free(buildId)) for (const s of intake) s.resume();
+    const resume = slots.free(buildId);
+    countSlots();
+    if (resume) for (const s of intake) s.resume();
   }
 
   async function onCancel(message: ControlCancel): Promise<void> {

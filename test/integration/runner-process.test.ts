@@ -55,7 +55,7 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
           `bus: { type: kafka, brokers: [${brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix} }`,
           `storage: { type: fs, root: '${join(dir, 'store')}' }`,
           'log: { level: info }',
-          'metrics: { enabled: false }',
+          'metrics: { enabled: true, port: 0 }',
           'runner:',
           '  id: process-runner',
           '  slots: 1',
@@ -93,6 +93,14 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
         assert.equal(end.runnerId, 'process-runner');
         assert.match(output, /"msg":"runner: build ended"/);
         assert.match(output, /host buildroot/i, 'the host buildroot says it is not isolated');
+
+        // Its Prometheus endpoint counts what it did.
+        const url = /"url":"(http:[^"]+)","msg":"runner: metrics served"/.exec(output)?.[1];
+        assert.ok(url, 'the metrics URL is logged');
+        const metricsText = await (await fetch(`${url}/metrics`)).text();
+        assert.match(metricsText, /^buildfleet_builds_total\{state="succeeded"[^}]*\} 1$/m);
+        assert.match(metricsText, /^buildfleet_runner_slots\{state="free"[^}]*\} 1$/m);
+        assert.match(metricsText, /^buildfleet_build_duration_seconds_count\{[^}]*outcome="succeeded"[^}]*\} 1$/m);
 
         child.kill('SIGTERM');
         const code = await Promise.race([
