@@ -17,6 +17,9 @@ APT_PACKAGES+=(podman runc mmdebstrap)
 # Package build tools for the host buildroot (development) and the builder tests, plus the
 # example packages' build dependencies (libpopt-dev for hello-deb).
 APT_PACKAGES+=(build-essential dpkg-dev debhelper fakeroot rpm libpopt-dev)
+# Collector apt repositories: apt-ftparchive (apt-utils) builds the indexes and Release, gnupg signs them.
+APT_PACKAGES+=(apt-utils gnupg)
+APT_PACKAGES+=(createrepo-c dnf) # rpm-md repositories (collector/rpm) and dnf as their test client
 
 want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 
