@@ -1,0 +1,82 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { isBuildfleetError } from '../errors/index.ts';
+import type { ArtifactStore } from '../storage/index.ts';
+import { parsePointer, pointerKey, RepoFormats, versionPrefix, type RepoFormat } from './layout.ts';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.asc': 'text/plain; charset=utf-8',
+  '.gpg': 'application/pgp-signature',
+  '.gz': 'application/gzip',
+  '.xz': 'application/x-xz',
+  '.xml': 'application/xml',
+  '.json': 'application/json',
+  '.deb': 'application/vnd.debian.binary-package',
+  '.rpm': 'application/x-rpm',
+};
+
+/** Pure: `/<repoKey...>/<format>/<path>` -> its parts; the first format segment ends the repo key. */
+export function parseRepoPath(path: string): { repoKey: string; format: RepoFormat; file: string } | undefined {
+  const segments = path.split('/').filter((s) => s !== '');
+  if (segments.some((s) => s === '.' || s === '..')) return undefined;
+  const at = segments.findIndex((s, i) => i > 0 && (RepoFormats as readonly string[]).includes(s));
+  if (at < 1 || at === segments.length - 1) return undefined;
+  return {
+    repoKey: segments.slice(0, at).join('/'),
+    format: segments[at] as RepoFormat,
+    file: segments.slice(at + 1).join('/'),
+  };
+}
+
+/**
+ * Serves published repositories from the artifact store: GET/HEAD
+ * `<mount>/<repoKey>/<format>/<file>` answers from the live version; a file the live version
+ * does not have is looked up in the previous one, so a client that read the old top metadata
+ * just before a switch still gets the files it names. Returns false for paths outside `mount`.
+ */
+export function createRepoRequestHandler(
+  store: ArtifactStore,
+  mount = '/repos',
+): (request: IncomingMessage, response: ServerResponse) => Promise<boolean> {
+  return async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith(`${mount}/`)) return false;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return true;
+    }
+    const target = parseRepoPath(decodeURIComponent(url.pathname.slice(mount.length)));
+    if (!target) {
+      response.writeHead(404).end();
+      return true;
+    }
+    try {
+      const pointerAt = pointerKey(target.repoKey, target.format);
+      if (!(await store.exists(pointerAt))) {
+        response.writeHead(404).end();
+        return true;
+      }
+      const pointer = parsePointer(await store.get(pointerAt), pointerAt);
+      for (const version of [pointer.version, pointer.previous]) {
+        if (version === undefined) continue;
+        const key = `${versionPrefix(target.repoKey, target.format, version)}/${target.file}`;
+        if (!(await store.exists(key))) continue;
+        const { size } = await store.stat(key);
+        const extension = /\.[^./]+$/.exec(target.file)?.[0] ?? '';
+        response.writeHead(200, {
+          'content-type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
+          'content-length': String(size),
+          'x-buildfleet-repo-version': version,
+        });
+        if (request.method === 'HEAD') response.end();
+        else await pipeline(await store.getStream(key), response);
+        return true;
+      }
+      response.writeHead(404).end();
+    } catch (error) {
+      if (!response.headersSent) response.writeHead(isBuildfleetError(error, 'key-invalid') ? 404 : 502).end();
+      else response.destroy();
+    }
+    return true;
+  };
+}
