@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isBuildfleetError } from '../shared/errors/index.ts';
+import { registerCollector } from './commands/collector.ts';
 import { registerRunner } from './commands/runner.ts';
 import { registerTopics } from './commands/topics.ts';
 
@@ -10,6 +11,7 @@ const program = new Command('buildfleet')
 
 registerTopics(program);
 registerRunner(program);
+registerCollector(program);
 
 program
   .command('up')

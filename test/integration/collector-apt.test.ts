@@ -1,3 +1,4 @@
+import { PrivateAptClient } from '../harness/package-clients.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
@@ -14,7 +15,7 @@ import {
   type AptBinaryPackage,
 } from '../../collector/apt/index.ts';
 import { createSigner, type Signer } from '../../collector/signing/index.ts';
-import { runCommand, type CommandResult } from '../../shared/exec/index.ts';
+import { runCommand } from '../../shared/exec/index.ts';
 import { otherSigningKey, testSigningKey } from '../harness/gpg.ts';
 
 const HELLO_DEB = path.resolve(import.meta.dirname, '../../examples/sources/projects/demo/hello-deb');
@@ -55,58 +56,6 @@ export class StaticRepoServer {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/**
- * apt-get with a private configuration: its own sources list, lists, cache and an empty dpkg
- * status, so it touches nothing of the host's apt state. Runs as root without the _apt sandbox
- * user because the test's temp directories are private.
- */
-export class PrivateAptClient {
-  private constructor(private readonly dir: string) {}
-
-  static async create(dir: string, sourcesLines: string): Promise<PrivateAptClient> {
-    for (const sub of ['lists/partial', 'cache/archives/partial', 'trusted.d', 'download']) {
-      await mkdir(path.join(dir, sub), { recursive: true });
-    }
-    await writeFile(path.join(dir, 'sources.list'), sourcesLines);
-    await writeFile(path.join(dir, 'status'), '');
-    return new PrivateAptClient(dir);
-  }
-
-  get downloadDir(): string {
-    return path.join(this.dir, 'download');
-  }
-
-  private options(): string[] {
-    const settings = {
-      'Dir::Etc::sourcelist': path.join(this.dir, 'sources.list'),
-      'Dir::Etc::sourceparts': '-',
-      'Dir::Etc::trusted': '/dev/null',
-      'Dir::Etc::trustedparts': path.join(this.dir, 'trusted.d'),
-      'Dir::State::Lists': path.join(this.dir, 'lists'),
-      'Dir::State::status': path.join(this.dir, 'status'),
-      'Dir::Cache': path.join(this.dir, 'cache'),
-      'APT::Sandbox::User': 'root',
-      'Acquire::Languages': 'none',
-      'APT::Architecture': 'amd64',
-    };
-    return Object.entries(settings).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
-  }
-
-  /** Runs an apt-get command; returns the result whatever the exit code. */
-  aptGet(args: string[]): Promise<CommandResult> {
-    return runCommand('apt-get', [...this.options(), ...args], {
-      cwd: this.downloadDir,
-      timeoutMs: 120_000,
-      okExitCodes: [0, 100],
-      env: { LC_ALL: 'C' },
-    });
-  }
-
-  aptCache(args: string[]): Promise<CommandResult> {
-    return runCommand('apt-cache', [...this.options(), ...args], { timeoutMs: 60_000, env: { LC_ALL: 'C' } });
   }
 }
 

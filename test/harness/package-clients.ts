@@ -1,0 +1,121 @@
+/** Real package clients for repository tests: apt-get with a private configuration, dnf with an installroot. */
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import path, { join } from 'node:path';
+import { runCommand, type CommandResult } from '../../shared/exec/index.ts';
+
+/**
+ * apt-get with a private configuration: its own sources list, lists, cache and an empty dpkg
+ * status, so it touches nothing of the host's apt state. Runs as root without the _apt sandbox
+ * user because the test's temp directories are private.
+ */
+export class PrivateAptClient {
+  private constructor(private readonly dir: string) {}
+
+  static async create(dir: string, sourcesLines: string): Promise<PrivateAptClient> {
+    for (const sub of ['lists/partial', 'cache/archives/partial', 'trusted.d', 'download']) {
+      await mkdir(path.join(dir, sub), { recursive: true });
+    }
+    await writeFile(path.join(dir, 'sources.list'), sourcesLines);
+    await writeFile(path.join(dir, 'status'), '');
+    return new PrivateAptClient(dir);
+  }
+
+  get downloadDir(): string {
+    return path.join(this.dir, 'download');
+  }
+
+  private options(): string[] {
+    const settings = {
+      'Dir::Etc::sourcelist': path.join(this.dir, 'sources.list'),
+      'Dir::Etc::sourceparts': '-',
+      'Dir::Etc::trusted': '/dev/null',
+      'Dir::Etc::trustedparts': path.join(this.dir, 'trusted.d'),
+      'Dir::State::Lists': path.join(this.dir, 'lists'),
+      'Dir::State::status': path.join(this.dir, 'status'),
+      'Dir::Cache': path.join(this.dir, 'cache'),
+      'APT::Sandbox::User': 'root',
+      'Acquire::Languages': 'none',
+      'APT::Architecture': 'amd64',
+    };
+    return Object.entries(settings).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+  }
+
+  /** Runs an apt-get command; returns the result whatever the exit code. */
+  aptGet(args: string[]): Promise<CommandResult> {
+    return runCommand('apt-get', [...this.options(), ...args], {
+      cwd: this.downloadDir,
+      timeoutMs: 120_000,
+      okExitCodes: [0, 100],
+      env: { LC_ALL: 'C' },
+    });
+  }
+
+  aptCache(args: string[]): Promise<CommandResult> {
+    return runCommand('apt-cache', [...this.options(), ...args], { timeoutMs: 60_000, env: { LC_ALL: 'C' } });
+  }
+}
+
+/** Builds a noarch rpm with no requirements (an empty installroot can take it) whose one file holds its version. */
+export async function buildNoarchRpm(dir: string, name: string, version: string, release = '1'): Promise<string> {
+  const top = join(dir, `rpmbuild-${name}-${version}-${release}`);
+  await mkdir(top, { recursive: true });
+  const spec = join(top, `${name}.spec`);
+  await writeFile(
+    spec,
+    [
+      `Name: ${name}`,
+      `Version: ${version}`,
+      `Release: ${release}`,
+      'Summary: buildfleet repository test package',
+      'License: MIT',
+      'BuildArch: noarch',
+      'AutoReqProv: no',
+      '%description',
+      'Test package.',
+      '%install',
+      `mkdir -p %{buildroot}/usr/share/${name}`,
+      `echo ${version}-${release} > %{buildroot}/usr/share/${name}/version.txt`,
+      '%files',
+      `/usr/share/${name}/version.txt`,
+      '',
+    ].join('\n'),
+  );
+  await runCommand('rpmbuild', ['-bb', '--nodeps', '--define', `_topdir ${top}`, spec], { timeoutMs: 120_000 });
+  return join(top, 'RPMS', 'noarch', `${name}-${version}-${release}.noarch.rpm`);
+}
+
+/** Installs `name` with real dnf into a fresh installroot from `baseUrl`, gpgcheck and repo_gpgcheck on. */
+export async function dnfInstall(options: {
+  workDir: string;
+  baseUrl: string;
+  keyUrl: string;
+  name: string;
+}): Promise<{ exitCode: number; output: string; installed: string | undefined }> {
+  const run = await mkdtemp(join(options.workDir, 'dnf-'));
+  const reposdir = join(run, 'repos.d');
+  await mkdir(reposdir);
+  await writeFile(join(run, 'dnf.conf'), '[main]\n');
+  const result = await runCommand(
+    'dnf',
+    [
+      `--config=${join(run, 'dnf.conf')}`,
+      `--installroot=${join(run, 'root')}`,
+      '--releasever=12',
+      `--setopt=reposdir=${reposdir}`,
+      `--setopt=cachedir=${join(run, 'cache')}`,
+      '--setopt=install_weak_deps=False',
+      `--repofrompath=bf,${options.baseUrl}/`,
+      '--setopt=bf.gpgcheck=1',
+      '--setopt=bf.repo_gpgcheck=1',
+      `--setopt=bf.gpgkey=${options.keyUrl}`,
+      '-y',
+      'install',
+      options.name,
+    ],
+    { timeoutMs: 120_000, okExitCodes: [0, 1] },
+  );
+  const installed = await readFile(join(run, 'root', 'usr', 'share', options.name, 'version.txt'), 'utf8').catch(
+    () => undefined,
+  );
+  return { exitCode: result.exitCode, output: result.stdout + result.stderr, installed: installed?.trim() };
+}

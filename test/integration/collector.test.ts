@@ -1,0 +1,234 @@
+/**
+ * The collector service end to end on real Kafka and s3proxy: `succeeded` events become signed
+ * apt and rpm-md repositories that real apt-get and dnf accept, bursts are coalesced, and a
+ * success whose artifact is missing is reported while the repository stays valid.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { createCollector, type Collector } from '../../collector/collector.ts';
+import { createSigner, type Signer } from '../../collector/signing/index.ts';
+import type { Bus } from '../../shared/bus/index.ts';
+import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import { runCommand } from '../../shared/exec/index.ts';
+import {
+  buildKeyOf,
+  decoderFor,
+  repoKeyOf,
+  topicNames,
+  type Artifact,
+  type BuildEvent,
+} from '../../shared/messages/index.ts';
+import { createRepoRequestHandler } from '../../shared/repos/http.ts';
+import { createS3ArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
+import { artifactKindOf } from '../../runner/builders/index.ts';
+import { testTopics } from '../harness/cluster-fixtures.ts';
+import { testSigningKey } from '../harness/gpg.ts';
+import { useKafka } from '../harness/kafka.ts';
+import { buildNoarchRpm, dnfInstall, PrivateAptClient } from '../harness/package-clients.ts';
+import { createTestBucket, useS3 } from '../harness/s3.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const [{ brokers }, s3] = await Promise.all([useKafka(), useS3()]);
+const helloDeb = fileURLToPath(new URL('../../examples/sources/projects/demo/hello-deb', import.meta.url));
+
+describe('collector (real Kafka, S3, apt-get and dnf)', { timeout: 600_000 }, () => {
+  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
+  const prefix = `co${randomUUID().slice(0, 8)}`;
+  const topics = topicNames(prefix);
+  const events: BuildEvent[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+  let bus: Bus;
+  let store: ArtifactStore;
+  let signer: Signer;
+  let collector: Collector;
+  let server: Server;
+  let repos = '';
+  let work = '';
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'buildfleet-collector-'));
+    cleanups.push(() => rm(work, { recursive: true, force: true }));
+    const bucket = await createTestBucket(s3, 'collector');
+    cleanups.push(() => bucket.remove());
+    store = await createS3ArtifactStore({
+      bucket: bucket.name,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    cleanups.push(() => store.close());
+    signer = await createSigner({ armoredPrivateKey: (await testSigningKey()).armoredPrivateKey, workDir: work });
+    cleanups.push(() => signer.close());
+    bus = createKafkaBus({
+      brokers,
+      clientId: 'collector-test',
+      topicPrefix: prefix,
+      logger,
+      heartbeatIntervalMs: 500,
+    });
+    cleanups.push(() => bus.close());
+    await bus.ensureTopics(testTopics(prefix, 2));
+    const watch = await bus.subscribe<BuildEvent>({
+      name: 'collector-test',
+      topics: [topics.events],
+      decode: decoderFor('build.event'),
+      handle: async (r) => void events.push(r.value),
+    });
+    await watch.ready;
+    const handle = createRepoRequestHandler(store);
+    server = createServer((req, res) => {
+      void handle(req, res).then((handled) => {
+        if (!handled) res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    repos = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos`;
+    collector = createCollector({
+      instanceId: 'collector-test',
+      bus,
+      store,
+      signer,
+      logger,
+      publicUrl: repos,
+      workDir: join(work, 'collector'),
+      keepVersions: 3,
+      coalesceMs: 300,
+      retryMs: 1000,
+    });
+    await collector.start();
+    cleanups.push(() => collector.stop());
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  });
+
+  /** What a runner does: the files into the store, then a succeeded event. */
+  async function succeeded(
+    project: string,
+    dist: string,
+    files: string[],
+    options: { skipUpload?: string } = {},
+  ): Promise<BuildEvent> {
+    const buildId = randomUUID();
+    const artifacts: Artifact[] = [];
+    for (const file of files) {
+      const bytes = await readFile(file);
+      const key = `builds/${buildId}/attempt-1/${basename(file)}`;
+      if (basename(file) !== options.skipUpload) await store.put(key, bytes);
+      artifacts.push({
+        name: basename(file),
+        kind: artifactKindOf(basename(file)),
+        size: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        key,
+      });
+    }
+    const target = { dist, arch: 'x86_64' };
+    const event: BuildEvent = {
+      v: 1,
+      type: 'build.event',
+      buildId,
+      attempt: 1,
+      buildKey: buildKeyOf(project, target),
+      project,
+      target,
+      repoKey: repoKeyOf(project, dist),
+      state: 'succeeded',
+      at: new Date().toISOString(),
+      source: { service: 'runner', instance: 'test' },
+      artifacts,
+    };
+    await bus.publish(topics.events, { key: event.repoKey, value: event });
+    return event;
+  }
+
+  const endOf = (buildId: string): BuildEvent | undefined =>
+    events.find(
+      (e) =>
+        e.buildId === buildId &&
+        (e.state === 'published' || (e.state === 'failed' && e.source.service === 'collector')),
+    );
+
+  async function settled(buildId: string): Promise<BuildEvent> {
+    await waitFor(() => endOf(buildId) !== undefined, `build ${buildId} to be published`, 120_000, 50);
+    return endOf(buildId) as BuildEvent;
+  }
+
+  it('publishes a deb build as a signed apt repository that apt-get installs from', async () => {
+    const dir = await mkdtemp(join(work, 'deb-'));
+    await runCommand('cp', ['-a', helloDeb, join(dir, 'hello-deb')]);
+    await runCommand('dpkg-buildpackage', ['-us', '-uc'], { cwd: join(dir, 'hello-deb'), timeoutMs: 300_000 });
+    const built = (await runCommand('sh', ['-c', `ls ${dir}/*.deb ${dir}/*.dsc ${dir}/*.tar.*`])).stdout
+      .trim()
+      .split('\n');
+    const event = await succeeded('projects/demo/hello-deb', 'bookworm', built);
+    const published = await settled(event.buildId);
+    assert.equal(published.state, 'published');
+    assert.equal(published.repo?.url, `${repos}/projects/demo/bookworm/apt`);
+
+    const key = join(work, 'apt-key.asc');
+    await writeFile(key, await (await fetch(`${published.repo?.url}/key.asc`)).text());
+    const apt = await PrivateAptClient.create(
+      await mkdtemp(join(work, 'apt-')),
+      `deb [signed-by=${key}] ${published.repo?.url} bookworm main\n`,
+    );
+    const update = await apt.aptGet(['update']);
+    assert.equal(update.exitCode, 0, update.stdout + update.stderr);
+    const download = await apt.aptGet(['download', 'hello-deb']);
+    assert.equal(download.exitCode, 0, download.stdout + download.stderr);
+    const deb = (await runCommand('sh', ['-c', `ls ${apt.downloadDir}/hello-deb_*.deb`])).stdout.trim();
+    const root = await mkdtemp(join(work, 'root-'));
+    await runCommand('dpkg-deb', ['-x', deb, root]);
+    assert.match((await runCommand(join(root, 'usr/bin/hello-deb'), ['--version'])).stdout, /hello-deb 1\.0/);
+  });
+
+  it('publishes rpm builds as a signed rpm-md repository that dnf installs from, coalescing a burst', async () => {
+    const dir = await mkdtemp(join(work, 'rpm-'));
+    const rpms = [];
+    for (let i = 1; i <= 12; i++) rpms.push(await buildNoarchRpm(dir, `bf-burst-${i}`, '1.0'));
+    const burst = [];
+    for (const rpm of rpms) burst.push(await succeeded('projects/burst/pkg', 'rpm-bookworm', [rpm]));
+    const ends = await Promise.all(burst.map((e) => settled(e.buildId)));
+    assert.ok(
+      ends.every((e) => e.state === 'published'),
+      'all published',
+    );
+    const versions = new Set(ends.map((e) => e.repo?.version));
+    assert.ok(versions.size < burst.length / 2, `a burst of ${burst.length} gave ${versions.size} publishes`);
+
+    const url = ends[0]?.repo?.url ?? '';
+    for (const name of ['bf-burst-1', 'bf-burst-12']) {
+      const installed = await dnfInstall({ workDir: work, baseUrl: url, keyUrl: `${url}/key.asc`, name });
+      assert.equal(installed.exitCode, 0, installed.output);
+      assert.equal(installed.installed, '1.0-1');
+    }
+  });
+
+  it('reports a success whose artifact is missing, keeps the repository valid and goes on', async () => {
+    const dir = await mkdtemp(join(work, 'missing-'));
+    const lost = await buildNoarchRpm(dir, 'bf-lost', '1.0');
+    const kept = await buildNoarchRpm(dir, 'bf-kept', '2.0');
+    const bad = await succeeded('projects/burst/pkg', 'rpm-bookworm', [lost], { skipUpload: basename(lost) });
+    const failed = await settled(bad.buildId);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.error?.code, 'artifact-missing');
+    const good = await succeeded('projects/burst/pkg', 'rpm-bookworm', [kept]);
+    const published = await settled(good.buildId);
+    assert.equal(published.state, 'published');
+    const url = published.repo?.url ?? '';
+    const installed = await dnfInstall({ workDir: work, baseUrl: url, keyUrl: `${url}/key.asc`, name: 'bf-kept' });
+    assert.equal(installed.exitCode, 0, installed.output);
+    const lostInstall = await dnfInstall({ workDir: work, baseUrl: url, keyUrl: `${url}/key.asc`, name: 'bf-lost' });
+    assert.notEqual(lostInstall.exitCode, 0, 'the lost package is not in the repository');
+  });
+});
