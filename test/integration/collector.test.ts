@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import { createCollector, type Collector } from '../../collector/collector.ts';
 import { createSigner, type Signer } from '../../collector/signing/index.ts';
@@ -212,6 +213,33 @@ describe('collector (real Kafka, S3, apt-get and dnf)', { timeout: 600_000 }, ()
       assert.equal(installed.exitCode, 0, installed.output);
       assert.equal(installed.installed, '1.0-1');
     }
+  });
+
+  it('puts 200 successes of one burst into one consistent repository', async (t) => {
+    const dir = await mkdtemp(join(work, 'many-'));
+    const names = Array.from({ length: 200 }, (_, i) => `bf-many-${i + 1}`);
+    const rpms: string[] = [];
+    for (let i = 0; i < names.length; i += 8) {
+      rpms.push(...(await Promise.all(names.slice(i, i + 8).map((name) => buildNoarchRpm(dir, name, '1.0')))));
+    }
+    const started = Date.now();
+    const burst = [];
+    for (const rpm of rpms) burst.push(await succeeded('projects/many/pkg', 'rpm-bookworm', [rpm]));
+    const ends = await Promise.all(burst.map((e) => settled(e.buildId)));
+    assert.ok(ends.every((e) => e.state === 'published'));
+    const versions = new Set(ends.map((e) => e.repo?.version));
+    t.diagnostic(`200 successes -> ${versions.size} versions in ${Date.now() - started} ms`);
+    assert.ok(versions.size <= 10, `few regenerations (${versions.size})`);
+
+    const url = ends[0]?.repo?.url ?? '';
+    const repomd = await (await fetch(`${url}/repodata/repomd.xml`)).text();
+    const primary = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)?.[1];
+    assert.ok(primary, 'repomd.xml names the primary metadata');
+    const xml = gunzipSync(Buffer.from(await (await fetch(`${url}/${primary}`)).arrayBuffer())).toString('utf8');
+    const listed = new Set([...xml.matchAll(/<name>(bf-many-\d+)<\/name>/g)].map((m) => m[1]));
+    assert.equal(listed.size, 200, 'the live version lists all 200 packages');
+    const installed = await dnfInstall({ workDir: work, baseUrl: url, keyUrl: `${url}/key.asc`, name: 'bf-many-137' });
+    assert.equal(installed.exitCode, 0, installed.output);
   });
 
   it('reports a success whose artifact is missing, keeps the repository valid and goes on', async () => {
