@@ -96,11 +96,11 @@ export function createCollector(options: CollectorOptions): Collector {
 
   async function publish(repoKey: string, format: RepoFormat): Promise<void> {
     if (format === 'images') return;
-    const waiting = await pending.list({ repoKey, format });
-    if (waiting.length === 0) return;
-    const builds = waiting.map((w) => w.event);
     const log = logger.child({ repoKey, format });
     try {
+      const waiting = await pending.list({ repoKey, format });
+      if (waiting.length === 0) return;
+      const builds = waiting.map((w) => w.event);
       const result = await publishNextVersion({
         store: options.store,
         signer: options.signer,

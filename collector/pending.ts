@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isBuildfleetError } from '../shared/errors/index.ts';
 import type { BuildEvent } from '../shared/messages/index.ts';
 import type { RepoFormat } from '../shared/repos/layout.ts';
 import type { ArtifactStore } from '../shared/storage/index.ts';
@@ -34,8 +35,17 @@ export class PendingBuilds {
     const prefix = filter ? this.key(filter.repoKey, filter.format, '').replace(/\/\.json$/, '/') : `${PREFIX}/`;
     const found: Array<{ format: RepoFormat; event: BuildEvent }> = [];
     for await (const entry of this.store.list(prefix)) {
+      // Some S3 servers list an object still being written under a temporary name.
+      if (!entry.key.endsWith('.json')) continue;
       const format = entry.key.slice(PREFIX.length + 1).split('/')[0] as RepoFormat;
-      const event = JSON.parse((await this.store.get(entry.key)).toString('utf8')) as BuildEvent;
+      let bytes: Buffer;
+      try {
+        bytes = await this.store.get(entry.key);
+      } catch (error) {
+        if (isBuildfleetError(error, 'storage-not-found')) continue; // published and removed meanwhile
+        throw error;
+      }
+      const event = JSON.parse(bytes.toString('utf8')) as BuildEvent;
       if (!filter || event.repoKey === filter.repoKey) found.push({ format, event });
     }
     return found;
