@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isBuildfleetError } from '../shared/errors/index.ts';
 import { registerCollector } from './commands/collector.ts';
+import { registerRepos } from './commands/repos.ts';
 import { registerRunner } from './commands/runner.ts';
 import { registerTopics } from './commands/topics.ts';
 
@@ -12,6 +13,7 @@ const program = new Command('buildfleet')
 registerTopics(program);
 registerRunner(program);
 registerCollector(program);
+registerRepos(program);
 
 program
   .command('up')

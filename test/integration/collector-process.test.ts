@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import { buildKeyOf, decoderFor, repoKeyOf, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
+import { runCommand } from '../../shared/exec/index.ts';
 import { createRepoRequestHandler } from '../../shared/repos/http.ts';
 import { createFsArtifactStore, listAll } from '../../shared/storage/index.ts';
 import { testTopics } from '../harness/cluster-fixtures.ts';
@@ -159,6 +160,14 @@ describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => 
         events.filter((e) => e.buildId === two.buildId && e.state === 'published').length,
         1,
         'published once',
+      );
+      // buildfleet repos --json reads the same store and names the repository.
+      const listed = JSON.parse(
+        (await runCommand(process.execPath, [bin, 'repos', '--json', '--config', join(work, 'again.yml')])).stdout,
+      ) as Array<{ key: string; format: string; dist: string; url: string; keyUrl: string }>;
+      assert.deepEqual(
+        listed.map((r) => [r.key, r.format, r.dist, r.url, r.keyUrl]),
+        [['projects/kill/rpm-bookworm', 'rpm', 'rpm-bookworm', url, `${url}/key.asc`]],
       );
       again.child.kill('SIGTERM');
       assert.equal(await new Promise((resolve) => again.child.once('exit', resolve)), 0);
