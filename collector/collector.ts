@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Bus, Subscription } from '../shared/bus/index.ts';
 import { toBuildfleetError } from '../shared/errors/index.ts';
@@ -49,6 +50,8 @@ export function createCollector(options: CollectorOptions): Collector {
   const pending = new PendingBuilds(options.store);
   const queues = new Map<string, RepoQueue>();
   const abort = new AbortController();
+  // Every download, upload and tool run of a publish listens on it; dozens at once is normal.
+  setMaxListeners(0, abort.signal);
   let intake: Subscription | undefined;
   let stopping: Promise<void> | null = null;
 
