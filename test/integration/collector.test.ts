@@ -33,11 +33,18 @@ import { artifactKindOf } from '../../runner/builders/index.ts';
 import { testTopics } from '../harness/cluster-fixtures.ts';
 import { testSigningKey } from '../harness/gpg.ts';
 import { useKafka } from '../harness/kafka.ts';
+import { usePodman } from '../harness/podman.ts';
+import { chooseBuildroot } from '../../runner/buildroot/index.ts';
+import { createDockerodeEngine } from '../../runner/engine/index.ts';
+import { buildrootDist } from '../../runner/job/build-job.ts';
+import { loadDist } from '../../shared/sources/index.ts';
 import { buildNoarchRpm, dnfInstall, PrivateAptClient } from '../harness/package-clients.ts';
 import { createTestBucket, useS3 } from '../harness/s3.ts';
 import { waitFor } from '../harness/wait.ts';
 
-const [{ brokers }, s3] = await Promise.all([useKafka(), useS3()]);
+const [{ brokers }, s3, podman] = await Promise.all([useKafka(), useS3(), usePodman()]);
+const examples = fileURLToPath(new URL('../../examples/sources', import.meta.url));
+const containersConf = fileURLToPath(new URL('../../infra/podman/containers.conf', import.meta.url));
 const helloDeb = fileURLToPath(new URL('../../examples/sources/projects/demo/hello-deb', import.meta.url));
 
 describe('collector (real Kafka, S3, apt-get and dnf)', { timeout: 600_000 }, () => {
@@ -191,6 +198,35 @@ describe('collector (real Kafka, S3, apt-get and dnf)', { timeout: 600_000 }, ()
     const root = await mkdtemp(join(work, 'root-'));
     await runCommand('dpkg-deb', ['-x', deb, root]);
     assert.match((await runCommand(join(root, 'usr/bin/hello-deb'), ['--version'])).stdout, /hello-deb 1\.0/);
+
+    // A real apt-get install, in a fresh bookworm container (host network, to reach 127.0.0.1).
+    const buildroot = await chooseBuildroot({
+      preferred: 'container',
+      engine: createDockerodeEngine({ socketPath: podman.socketPath }),
+      cacheDir: join(work, 'buildroots'),
+      logger,
+    });
+    const image = (
+      await buildroot.prepare({ dist: buildrootDist(await loadDist({ repoDir: examples, name: 'bookworm' })) })
+    ).environment;
+    const install = await runCommand(
+      'podman',
+      [
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '-v',
+        `${key}:/etc/apt/keyrings/buildfleet.asc:ro`,
+        image,
+        'sh',
+        '-c',
+        `echo 'deb [signed-by=/etc/apt/keyrings/buildfleet.asc] ${published.repo?.url} bookworm main' > /etc/apt/sources.list.d/bf.list` +
+          ' && apt-get update -qq && apt-get install -y -qq hello-deb >/dev/null && hello-deb --version',
+      ],
+      { timeoutMs: 300_000, env: { CONTAINERS_CONF: containersConf } },
+    );
+    assert.match(install.stdout, /hello-deb 1\.0/);
   });
 
   it('publishes rpm builds as a signed rpm-md repository that dnf installs from, coalescing a burst', async () => {
