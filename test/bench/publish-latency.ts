@@ -134,11 +134,18 @@ try {
         )),
       );
     }
+    // Seeded as builds of at most 500 packages each: one event must stay under Kafka's message size limit.
     const seedStarted = performance.now();
-    const seed = await succeed(project, seedDebs);
-    await waitFor(() => published(seed.buildId) !== undefined, 'the seed publish', 1_800_000, 20);
+    const seeds: BuildEvent[] = [];
+    for (let i = 0; i < seedDebs.length; i += 500) seeds.push(await succeed(project, seedDebs.slice(i, i + 500)));
+    await waitFor(
+      () => seeds.every((seed) => published(seed.buildId) !== undefined),
+      'the seed publish',
+      1_800_000,
+      20,
+    );
     const seedMs = performance.now() - seedStarted;
-    const url = published(seed.buildId)?.repo?.url ?? '';
+    const url = published(seeds[0]?.buildId ?? '')?.repo?.url ?? '';
     const keyFile = join(work, `key-${size}.asc`);
     await writeFile(keyFile, await (await fetch(`${url}/key.asc`)).text());
     const apt = await PrivateAptClient.create(

@@ -56,7 +56,14 @@ export class PrivateAptClient {
 }
 
 /** Builds a noarch rpm with no requirements (an empty installroot can take it) whose one file holds its version. */
-export async function buildNoarchRpm(dir: string, name: string, version: string, release = '1'): Promise<string> {
+export async function buildNoarchRpm(
+  dir: string,
+  name: string,
+  version: string,
+  release = '1',
+  /** Adds an uncompressed file of this many MiB of random bytes (a big package for timing tests). */
+  payloadMb = 0,
+): Promise<string> {
   const top = join(dir, `rpmbuild-${name}-${version}-${release}`);
   await mkdir(top, { recursive: true });
   const spec = join(top, `${name}.spec`);
@@ -70,13 +77,17 @@ export async function buildNoarchRpm(dir: string, name: string, version: string,
       'License: MIT',
       'BuildArch: noarch',
       'AutoReqProv: no',
+      // Stored, not compressed: quick to build even with a big random payload.
+      '%define _binary_payload w0.ufdio',
       '%description',
       'Test package.',
       '%install',
       `mkdir -p %{buildroot}/usr/share/${name}`,
       `echo ${version}-${release} > %{buildroot}/usr/share/${name}/version.txt`,
+      ...(payloadMb > 0 ? [`head -c ${payloadMb}M /dev/urandom > %{buildroot}/usr/share/${name}/payload`] : []),
       '%files',
       `/usr/share/${name}/version.txt`,
+      ...(payloadMb > 0 ? [`/usr/share/${name}/payload`] : []),
       '',
     ].join('\n'),
   );

@@ -1,12 +1,13 @@
 /**
  * `buildfleet collector --config` as a real process: killed with SIGKILL after it accepted
- * successes but before it published them, the repository keeps serving its previous version,
- * and the restarted collector publishes what was accepted. SIGTERM stops it with exit 0.
+ * successes but before it published them, and again while a new version was uploading, the
+ * repository keeps serving its previous version, and the restarted collector publishes what was
+ * accepted, once. SIGTERM stops it with exit 0.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import pino from 'pino';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import { buildKeyOf, decoderFor, repoKeyOf, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
+import { readPointer } from '../../collector/publish/version-publisher.ts';
 import { createRepoRequestHandler } from '../../shared/repos/http.ts';
 import { createFsArtifactStore, listAll } from '../../shared/storage/index.ts';
 import { testTopics } from '../harness/cluster-fixtures.ts';
@@ -36,7 +38,7 @@ describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => 
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('survives SIGKILL between accepting and publishing, and exits 0 on SIGTERM', async () => {
+  it('survives SIGKILL before and during a publish, and exits 0 on SIGTERM', async () => {
     work = await mkdtemp(join(tmpdir(), 'buildfleet-collector-process-'));
     const prefix = `cp${randomUUID().slice(0, 8)}`;
     const topics = topicNames(prefix);
@@ -94,8 +96,8 @@ describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => 
         return { child, output: () => output };
       };
 
-      const succeed = async (name: string): Promise<BuildEvent> => {
-        const rpm = await buildNoarchRpm(work, name, '1.0');
+      const succeed = async (name: string, payloadMb = 0): Promise<BuildEvent> => {
+        const rpm = await buildNoarchRpm(work, name, '1.0', '1', payloadMb);
         const buildId = randomUUID();
         const bytes = await readFile(rpm);
         const key = `builds/${buildId}/attempt-1/${basename(rpm)}`;
@@ -171,6 +173,34 @@ describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => 
       );
       again.child.kill('SIGTERM');
       assert.equal(await new Promise((resolve) => again.child.once('exit', resolve)), 0);
+
+      // Killed in the middle of a publish: while the new version uploads, before the switch. A big
+      // uncompressed package makes the upload take long enough to be caught in the act.
+      const versionsDir = join(storeRoot, 'repos', 'projects/kill/rpm-bookworm', 'rpm', 'versions');
+      const liveBefore = await readPointer(store, 'projects/kill/rpm-bookworm', 'rpm');
+      const mid = await start('mid', 0);
+      const three = await succeed('bf-three', 96);
+      await waitFor(
+        async () => (await readdir(versionsDir)).some((v) => v !== liveBefore?.version && v !== liveBefore?.previous),
+        'a new version to start uploading',
+        120_000,
+        2,
+      );
+      mid.child.kill('SIGKILL');
+      await new Promise((resolve) => mid.child.once('exit', resolve));
+      assert.deepEqual(
+        await readPointer(store, 'projects/kill/rpm-bookworm', 'rpm'),
+        liveBefore,
+        'killed before the switch',
+      );
+      const during = await dnfInstall({ workDir: work, baseUrl: url, keyUrl: `${url}/key.asc`, name: 'bf-two' });
+      assert.equal(during.exitCode, 0, `the previous version still serves: ${during.output}`);
+      const last = await start('last', 100);
+      await waitFor(() => publishedOf(three.buildId) !== undefined, 'bf-three published after the restart', 120_000);
+      const bigInstall = await dnfInstall({ workDir: work, baseUrl: url, keyUrl: `${url}/key.asc`, name: 'bf-three' });
+      assert.equal(bigInstall.exitCode, 0, bigInstall.output);
+      last.child.kill('SIGTERM');
+      assert.equal(await new Promise((resolve) => last.child.once('exit', resolve)), 0);
       await watch.close();
     } finally {
       await new Promise((resolve) => server.close(resolve));

@@ -188,6 +188,12 @@ function publishError(topic: string, error: unknown): BuildfleetError {
       context: { topic },
     });
   }
+  if (hasKafkaErrorType(error, 'MESSAGE_TOO_LARGE')) {
+    return new BuildfleetError('message-invalid', `a message for ${topic} is larger than the broker accepts`, {
+      cause: error,
+      context: { topic },
+    });
+  }
   return new BuildfleetError('bus-unavailable', `publish to ${topic} failed: ${text}`, {
     cause: error,
     context: { topic },
