@@ -159,9 +159,25 @@ async function scanIndex(
   }
 }
 
+/** Largest index (Packages, Sources, Release) read from apt-ftparchive: about a million packages. */
+const MAX_INDEX_CHARS = 512 * 1024 * 1024;
+
 async function ftparchive(cwd: string, args: string[], signal: AbortSignal | undefined): Promise<string> {
   try {
-    const result = await runCommand('apt-ftparchive', args, { cwd, signal, timeoutMs: 10 * 60_000 });
+    // The output IS the index: runCommand keeps only the last 1 MiB by default, which cut the
+    // Packages file of a 5,000-package repository at its start (apt: "section with no Package: header").
+    const result = await runCommand('apt-ftparchive', args, {
+      cwd,
+      signal,
+      timeoutMs: 10 * 60_000,
+      keepOutputChars: MAX_INDEX_CHARS,
+    });
+    if (result.outputTruncated) {
+      throw new BuildfleetError(
+        'publish-failed',
+        `apt-ftparchive ${args[0] ?? ''}: index larger than ${MAX_INDEX_CHARS} characters`,
+      );
+    }
     return result.stdout;
   } catch (error) {
     if (isBuildfleetError(error, 'aborted')) throw error;
