@@ -123,6 +123,24 @@ export interface Bus {
   request<A>(options: RequestOptions<A>): Promise<A>;
   /** Answers requests as a member of a shared group (one member answers each request). */
   serve<Q>(options: ServeOptions<Q>): Promise<Subscription>;
+  /**
+   * How many members the consumer group has now (0 when it is empty or unknown). The scheduler
+   * uses it to tell a user that no runner serves a request topic.
+   */
+  groupMembers(group: string): Promise<number>;
+  /** The end offset (the offset the next record will get) of each partition of a topic. */
+  endOffsets(topic: string): Promise<Map<number, string>>;
+  /**
+   * Every record of a topic from its beginning up to its end as of the call, in offset order per
+   * partition, outside any consumer group (nothing is committed). For a compacted state topic this
+   * is the latest value per key plus not yet compacted older ones. Records the decoder rejects
+   * are left out and counted in `skipped`.
+   */
+  readAll<T>(
+    topic: string,
+    decode: Decoder<T>,
+    signal?: AbortSignal,
+  ): Promise<{ records: Array<BusRecord<T>>; skipped: number }>;
   /** Creates missing topics and aligns partitions and configuration of existing ones. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<TopicReport>;
   /** Closes every subscription (committing what was handled) and the connections. Idempotent. */

@@ -42,6 +42,11 @@ export const BuildEventSchema = Type.Object(
     logKey: Type.Optional(NonEmptyString('artifact-store key of the full build log')),
     durations: Type.Optional(DurationsSchema),
     error: Type.Optional(ErrorInfoSchema),
+    reason: Type.Optional(
+      Type.String({
+        description: 'why the build is in this state, for people: e.g. waiting: "no runner for default.x86_64"',
+      }),
+    ),
     repo: Type.Optional(PublishedRepoSchema),
   },
   { description: 'A build changed state (or, with state heartbeat, renewed its lease).' },

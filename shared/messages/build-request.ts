@@ -4,7 +4,8 @@ import { Attempt, CommitId, IsoDateTime, NonEmptyString, TargetSchema, literalUn
 
 export const BuildRequestVersion = 1;
 
-export const BuildKinds = ['rpm', 'deb', 'kiwi', 'docker'] as const;
+/** `noop` is for benchmarks and tests: it waits and writes a tiny file (docs/sources.md). */
+export const BuildKinds = ['rpm', 'deb', 'kiwi', 'docker', 'noop'] as const;
 export type BuildKind = (typeof BuildKinds)[number];
 
 export const BuildSourceSchema = Type.Object({

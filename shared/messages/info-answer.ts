@@ -35,12 +35,18 @@ export const BuildRecordSchema = Type.Object({
   attempt: Attempt(),
   runnerId: Type.Optional(NonEmptyString('runner of the latest attempt')),
   submitId: Type.Optional(NonEmptyString('the submission this build came from')),
+  submitIds: Type.Optional(
+    Type.Array(NonEmptyString(), {
+      description: 'every submission that gave back this build (the same build key and commit), first one first',
+    }),
+  ),
   commit: Type.Optional(CommitId('the commit built')),
   history: Type.Array(BuildHistoryEntrySchema, { description: 'state changes, oldest first' }),
   artifacts: Type.Array(ArtifactSchema, { description: 'artifacts of the successful attempt; empty until then' }),
   logKey: Type.Optional(NonEmptyString('artifact-store key of the full build log')),
   durations: Type.Optional(DurationsSchema),
   error: Type.Optional(ErrorInfoSchema),
+  reason: Type.Optional(Type.String({ description: 'why the build is in its state, for people (from its event)' })),
   repo: Type.Optional(PublishedRepoSchema),
   createdAt: IsoDateTime('time of the first event of the build'),
   updatedAt: IsoDateTime('time of the latest event of the build'),

@@ -15,6 +15,8 @@ export const InfoQueryListLimit = { default: 100, max: 1000 } as const;
 
 export const InfoQueryListFilterSchema = Type.Object({
   projectPrefix: Type.Optional(NonEmptyString('only projects whose path starts with this, e.g. projects/demo/')),
+  project: Type.Optional(NonEmptyString('only this project (exact package directory)')),
+  submitId: Type.Optional(NonEmptyString('only builds of this submission')),
   states: Type.Optional(Type.Array(BuildStateSchema, { description: 'only builds in one of these states' })),
   dist: Type.Optional(NonEmptyString('only this dist')),
   arch: Type.Optional(NonEmptyString('only this arch')),

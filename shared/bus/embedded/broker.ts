@@ -32,6 +32,11 @@ export class EmbeddedBroker {
     return group;
   }
 
+  /** Members of a group now; 0 for an unknown group. */
+  groupSize(id: string): number {
+    return this.groups.get(id)?.size ?? 0;
+  }
+
   /** Forgets a private group once its last member has left. */
   dropGroupIfEmpty(id: string): void {
     if (this.groups.get(id)?.size === 0) this.groups.delete(id);

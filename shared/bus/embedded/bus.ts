@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BuildfleetError } from '../../errors/index.ts';
-import { encodeMessage } from '../codec.ts';
+import { decodeValue, encodeMessage } from '../codec.ts';
 import type {
   Bus,
+  BusRecord,
+  Decoder,
   ConsumeOptions,
   OutgoingMessage,
   QueueOptions,
@@ -96,6 +98,22 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     subscribe,
     request: <A>(o: RequestOptions<A>) => requester.request(o),
     serve: <Q>(o: ServeOptions<Q>) => serveRequests<Q>({ consume, publish: publishOne }, o),
+    groupMembers: (group: string) => Promise.resolve(broker.groupSize(group)),
+    endOffsets: (topic: string) =>
+      Promise.resolve(new Map(broker.topic(topic).partitions.map((log, partition) => [partition, String(log.length)]))),
+    readAll: <T>(topic: string, decode: Decoder<T>, signal?: AbortSignal) => {
+      signal?.throwIfAborted();
+      const records: Array<BusRecord<T>> = [];
+      let skipped = 0;
+      for (const log of broker.topic(topic).partitions) {
+        for (const raw of log) {
+          const decoded = decodeValue(raw.value, decode);
+          if (decoded.ok) records.push({ ...raw, value: decoded.value });
+          else skipped += 1;
+        }
+      }
+      return Promise.resolve({ records, skipped });
+    },
     ensureTopics: (specs: readonly TopicSpec[]): Promise<TopicReport> => broker.ensureTopics(specs),
     close: () =>
       (closing ??= (async () => {

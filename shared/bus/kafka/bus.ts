@@ -5,6 +5,7 @@ import { BuildfleetError } from '../../errors/index.ts';
 import { encodeMessage } from '../codec.ts';
 import type {
   Bus,
+  Decoder,
   OutgoingMessage,
   QueueOptions,
   RequestOptions,
@@ -17,6 +18,7 @@ import { tracked } from '../tracked.ts';
 import type { TopicSpec } from '../topic-spec.ts';
 import { createKafkaClient, type KafkaConnection } from './client.ts';
 import { joinKafkaGroup, type KafkaGroupSettings } from './subscription.ts';
+import { kafkaEndOffsets, kafkaGroupMembers, kafkaReadAll } from './read-all.ts';
 import { ensureKafkaTopics } from './topics.ts';
 
 export interface KafkaBusOptions extends KafkaConnection, Partial<KafkaGroupSettings> {
@@ -158,6 +160,10 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     subscribe,
     request: <A>(o: RequestOptions<A>) => requester.request(o),
     serve: <Q>(o: ServeOptions<Q>) => serveRequests<Q>({ consume, publish: publishOne }, o),
+    groupMembers: async (group: string) => kafkaGroupMembers(await connectedAdmin(), group),
+    endOffsets: async (topic: string) => kafkaEndOffsets(await connectedAdmin(), topic),
+    readAll: async <T>(topic: string, decode: Decoder<T>, signal?: AbortSignal) =>
+      kafkaReadAll({ kafka, admin: await connectedAdmin(), logger, topicPrefix }, topic, decode, signal),
     ensureTopics: async (specs: readonly TopicSpec[]) => ensureKafkaTopics(await connectedAdmin(), specs),
     close: () =>
       (closing ??= (async () => {

@@ -102,6 +102,46 @@ export function busConformance(adapter: string, setup: () => Promise<BusFixture>
       }
     });
 
+    it('readAll returns every record up to the end, endOffsets and groupMembers tell the state of a topic', async () => {
+      const [producer, reader, member] = [await client(), await client(), await client()];
+      const name = await topic(producer, 3);
+      assert.deepEqual((await reader.readAll(name, decodeMsg)).records, [], 'an empty topic reads as empty');
+      await producer.publish(
+        name,
+        Array.from({ length: 30 }, (_, n) => ({ key: `k${n % 7}`, value: { n, key: `k${n % 7}` } })),
+      );
+      await producer.publish(name, { key: 'bad', value: { not: 'a msg' } });
+      const { records, skipped } = await reader.readAll(name, decodeMsg);
+      assert.equal(skipped, 1, 'the record the decoder rejects is skipped and counted');
+      assert.deepEqual(
+        records.map((r) => r.value.n).sort((a, b) => a - b),
+        Array.from({ length: 30 }, (_, n) => n),
+      );
+      for (const key of ['k0', 'k3']) {
+        const ns = records.filter((r) => r.key === key).map((r) => r.value.n);
+        assert.deepEqual(
+          ns,
+          [...ns].sort((a, b) => a - b),
+          `order per key ${key}`,
+        );
+      }
+      const ends = await reader.endOffsets(name);
+      assert.equal(ends.size, 3);
+      assert.equal(
+        [...ends.values()].reduce((sum, end) => sum + Number(end), 0),
+        31,
+        'end offsets add up to the records published',
+      );
+
+      const group = `${prefix}.members${randomUUID().slice(0, 8)}`;
+      assert.equal(await reader.groupMembers(group), 0, 'an unknown group has no members');
+      const sub = await member.consume({ topics: [name], group, decode: decodeMsg, handle: async () => {} });
+      await sub.ready;
+      await waitFor(async () => (await reader.groupMembers(group)) === 1, 'the member to be seen', 30_000);
+      await sub.close();
+      await waitFor(async () => (await reader.groupMembers(group)) === 0, 'the group to be empty', 30_000);
+    });
+
     it('two groups and two subscribers each receive every message', async () => {
       const [a, b, c, d, producer] = [await client(), await client(), await client(), await client(), await client()];
       const name = await topic(producer, 2);
