@@ -98,12 +98,12 @@ export function createCollector(options: CollectorOptions): Collector {
   }
 
   async function publish(repoKey: string, format: RepoFormat): Promise<void> {
-    if (format === 'images') return;
     const log = logger.child({ repoKey, format });
     try {
       const waiting = await pending.list({ repoKey, format });
       if (waiting.length === 0) return;
       const builds = waiting.map((w) => w.event);
+      const url = `${options.publicUrl.replace(/\/$/, '')}/${repoKey}/${format}`;
       const result = await publishNextVersion({
         store: options.store,
         signer: options.signer,
@@ -113,6 +113,7 @@ export function createCollector(options: CollectorOptions): Collector {
         builds,
         workDir: options.workDir,
         keepVersions: options.keepVersions,
+        repoUrl: url,
         signal: abort.signal,
       });
       for (const r of result.rejected) {
@@ -120,7 +121,6 @@ export function createCollector(options: CollectorOptions): Collector {
         await announce(r.event, 'failed', { error: { code: r.code, message: r.message } });
       }
       const live = result.version ?? (await currentVersion(repoKey, format));
-      const url = `${options.publicUrl.replace(/\/$/, '')}/${repoKey}/${format}`;
       const done = 'included' in result ? [...result.included, ...result.already] : result.already;
       if (live !== undefined)
         for (const event of done) await announce(event, 'published', { repo: { url, version: live } });

@@ -1,27 +1,20 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { BuildfleetError, isBuildfleetError } from '../shared/errors/index.ts';
+import { isBuildfleetError } from '../shared/errors/index.ts';
 import type { ArtifactKind, BuildEvent } from '../shared/messages/index.ts';
 import { versionPrefix, type RepoFormat } from '../shared/repos/layout.ts';
 import type { ArtifactStore } from '../shared/storage/index.ts';
 import { readDebPackage, readSourcePackage, writeAptRepository } from './apt/index.ts';
+import { indexedArtifactsOf } from './images/images-index.ts';
+import { publishNextImagesVersion } from './images/images-repository.ts';
+import { downloadArtifact } from './publish/artifact-download.ts';
+import { MANIFEST_FILE, nextManifest, readManifest } from './publish/manifest.ts';
 import { publishVersion, readPointer } from './publish/version-publisher.ts';
 import { readRpmHeader, writeRpmRepository } from './rpm/index.ts';
 import type { Signer } from './signing/index.ts';
 
-/** Kept inside every version: what it holds, so the next version starts from it. */
-export const MANIFEST_FILE = 'buildfleet-manifest.json';
-const MANIFEST_BUILDS_KEPT = 10_000;
-
-interface Manifest {
-  /** Build ids whose packages went into this repository (newest last). */
-  builds: string[];
-  /** Package files of the version, relative to its root. */
-  files: string[];
-}
+export { MANIFEST_FILE } from './publish/manifest.ts';
 
 const FORMAT_OF: Partial<Record<ArtifactKind, RepoFormat>> = {
   deb: 'apt',
@@ -30,13 +23,17 @@ const FORMAT_OF: Partial<Record<ArtifactKind, RepoFormat>> = {
   srpm: 'rpm',
 };
 
-/** Pure: which repository format a build's artifacts go to (undefined: nothing to publish). */
+/**
+ * Pure: which repository format a build's artifacts go to (undefined: nothing to publish).
+ * Packages go to apt or rpm; images, docker images, and the files of a build that made only
+ * `other` files (noop builds) go to the image index (indexedArtifactsOf).
+ */
 export function repoFormatOf(event: BuildEvent): RepoFormat | undefined {
   for (const artifact of event.artifacts ?? []) {
     const format = FORMAT_OF[artifact.kind];
     if (format) return format;
   }
-  return undefined;
+  return indexedArtifactsOf(event).length > 0 ? 'images' : undefined;
 }
 
 export interface NewVersionResult {
@@ -50,11 +47,32 @@ export interface NewVersionResult {
   durationMs: number;
 }
 
+type NextVersion =
+  NewVersionResult | { version: undefined; already: BuildEvent[]; rejected: NewVersionResult['rejected'] };
+
 /**
  * Makes and publishes the next version of one repository: the packages of the live version
- * plus those of `builds`, written and signed by the format's writer, then switched live.
+ * plus those of `builds`, written and signed by the format's writer (an image index for
+ * 'images', collector/images/), then switched live.
  */
 export async function publishNextVersion(options: {
+  store: ArtifactStore;
+  signer: Signer;
+  repoKey: string;
+  format: RepoFormat;
+  dist: string;
+  builds: readonly BuildEvent[];
+  workDir: string;
+  keepVersions: number;
+  /** `<publicUrl>/<repoKey>/<format>`: image indexes name their files' URLs with it. */
+  repoUrl: string;
+  signal?: AbortSignal;
+}): Promise<NextVersion> {
+  if (options.format === 'images') return publishNextImagesVersion(options);
+  return publishPackageVersion({ ...options, format: options.format });
+}
+
+async function publishPackageVersion(options: {
   store: ArtifactStore;
   signer: Signer;
   repoKey: string;
@@ -64,7 +82,7 @@ export async function publishNextVersion(options: {
   workDir: string;
   keepVersions: number;
   signal?: AbortSignal;
-}): Promise<NewVersionResult | { version: undefined; already: BuildEvent[]; rejected: NewVersionResult['rejected'] }> {
+}): Promise<NextVersion> {
   const started = Date.now();
   const { store, repoKey, format, signal } = options;
   const work = join(options.workDir, createHash('sha256').update(`${repoKey}\0${format}`).digest('hex').slice(0, 16));
@@ -74,13 +92,9 @@ export async function publishNextVersion(options: {
   await mkdir(input, { recursive: true });
   try {
     const live = await readPointer(store, repoKey, format);
-    const manifest: Manifest = live
-      ? (JSON.parse(
-          (await store.get(`${versionPrefix(repoKey, format, live.version)}/${MANIFEST_FILE}`)).toString('utf8'),
-        ) as Manifest)
-      : { builds: [], files: [] };
+    const manifest = await readManifest(store, repoKey, format, live?.version);
     for (const file of manifest.files) {
-      await download(
+      await downloadArtifact(
         store,
         `${versionPrefix(repoKey, format, live?.version ?? '')}/${file}`,
         join(input, basename(file)),
@@ -97,7 +111,7 @@ export async function publishNextVersion(options: {
         for (const artifact of event.artifacts ?? []) {
           if (FORMAT_OF[artifact.kind] !== format) continue;
           const path = join(input, artifact.name);
-          await download(store, artifact.key, path, signal, artifact.sha256);
+          await downloadArtifact(store, artifact.key, path, signal, artifact.sha256);
         }
         included.push(event);
       } catch (error) {
@@ -133,51 +147,16 @@ export async function publishNextVersion(options: {
         signal,
       });
     }
-    const next: Manifest = {
-      builds: [...manifest.builds, ...included.map((b) => b.buildId)].slice(-MANIFEST_BUILDS_KEPT),
-      files: await packageFiles(output, format),
-    };
+    const next = nextManifest(
+      manifest,
+      included.map((b) => b.buildId),
+      await packageFiles(output, format),
+    );
     await writeFile(join(output, MANIFEST_FILE), JSON.stringify(next));
     const published = await publishVersion({ store, repoKey, format, dir: output, signal });
     return { version: published.version, included, already, rejected, durationMs: Date.now() - started };
   } finally {
     await rm(work, { recursive: true, force: true });
-  }
-}
-
-/** Downloads one object, checking its sha256 when given; a missing or damaged one is 'artifact-missing'. */
-async function download(
-  store: ArtifactStore,
-  key: string,
-  path: string,
-  signal?: AbortSignal,
-  sha256?: string,
-): Promise<void> {
-  let stream;
-  try {
-    stream = await store.getStream(key, { signal });
-  } catch (error) {
-    if (isBuildfleetError(error, 'storage-not-found')) {
-      throw new BuildfleetError('artifact-missing', `artifact ${key} is not in the artifact store`, {
-        context: { key },
-      });
-    }
-    throw error;
-  }
-  await pipeline(stream, createWriteStream(path), { signal });
-  if (sha256 !== undefined) {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(path), hash);
-    const actual = hash.digest('hex');
-    if (actual !== sha256) {
-      throw new BuildfleetError(
-        'artifact-missing',
-        `artifact ${key} has sha256 ${actual}, the build reported ${sha256}`,
-        {
-          context: { key },
-        },
-      );
-    }
   }
 }
 

@@ -17,8 +17,16 @@ export interface PublishVersionOptions {
   store: ArtifactStore;
   repoKey: string;
   format: RepoFormat;
-  /** A complete repository tree on local disk. */
+  /** A repository tree on local disk; with `copies`, the rest of the version. */
   dir: string;
+  /**
+   * Objects already in the store that the version gets too, copied inside the store (large
+   * files such as images need no download and upload): `from` a key, to `path` in the version.
+   * @default []
+   */
+  copies?: ReadonlyArray<{ from: string; path: string }>;
+  /** The new version's id, when the tree must name it (an image index does). @default newVersionId(now) */
+  version?: string;
   /** Versions kept besides the live one and its predecessor. @default 0 */
   keepOldVersions?: number;
   signal?: AbortSignal;
@@ -45,16 +53,17 @@ const UPLOAD_CONCURRENCY = 4;
 export async function publishVersion(options: PublishVersionOptions): Promise<PublishedVersion> {
   const started = Date.now();
   const { store, repoKey, format, signal } = options;
-  const version = newVersionId(options.now);
+  const version = options.version ?? newVersionId(options.now);
   const prefix = versionPrefix(repoKey, format, version);
   const files = await listFiles(options.dir);
+  const upload = (file: string) => () =>
+    store.put(`${prefix}/${file}`, createReadStream(join(options.dir, file)), { signal });
+  const copy = (c: { from: string; path: string }) => () => store.copy(c.from, `${prefix}/${c.path}`, { signal });
+  const steps = [...files.map(upload), ...(options.copies ?? []).map(copy)];
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(UPLOAD_CONCURRENCY, files.length) }, async () => {
-      for (let i = next++; i < files.length; i = next++) {
-        const file = files[i] as string;
-        await store.put(`${prefix}/${file}`, createReadStream(join(options.dir, file)), { signal });
-      }
+    Array.from({ length: Math.min(UPLOAD_CONCURRENCY, steps.length) }, async () => {
+      for (let i = next++; i < steps.length; i = next++) await steps[i]?.();
     }),
   );
   await options.beforeSwitch?.();
@@ -71,7 +80,7 @@ export async function publishVersion(options: PublishVersionOptions): Promise<Pu
     options.keepOldVersions,
   );
   for (const old of removedVersions) await store.deletePrefix(`${versionPrefix(repoKey, format, old)}/`, { signal });
-  return { version, pointer, files: files.length, removedVersions, durationMs: Date.now() - started };
+  return { version, pointer, files: steps.length, removedVersions, durationMs: Date.now() - started };
 }
 
 /** The live version of a repository, or undefined before its first publish. */

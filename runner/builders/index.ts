@@ -6,6 +6,7 @@
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import type { BuildKind } from '../../shared/messages/index.ts';
 import { createDebBuilder } from './deb.ts';
+import { createNoopBuilder } from './noop.ts';
 import { createRpmBuilder } from './rpm.ts';
 import { BUILDER_KINDS, type Builder, type BuilderKind } from './types.ts';
 
@@ -19,6 +20,7 @@ export {
 } from './types.ts';
 export { artifactKindOf, collectArtifacts } from './artifacts.ts';
 export { createDebBuilder } from './deb.ts';
+export { createNoopBuilder, noopArtifactBytes, noopArtifactName, NOOP_SUFFIX } from './noop.ts';
 export { createRpmBuilder } from './rpm.ts';
 export { DEB_RESULT_PATTERNS } from './deb-script.ts';
 export { FAILURE_TAIL_LINES } from './build-step.ts';
@@ -44,6 +46,8 @@ export function builderFor(kind: BuildKind): Builder {
       return createDebBuilder();
     case 'rpm':
       return createRpmBuilder();
+    case 'noop':
+      return createNoopBuilder();
     case 'kiwi':
     case 'docker':
       throw new BuildfleetError('build-failed', `this runner has no builder for ${kind} packages`, {

@@ -8,7 +8,7 @@ import type { ArtifactKind } from '../../shared/messages/index.ts';
 import type { PackageSpec } from '../../shared/sources/index.ts';
 import type { PreparedBuildroot, RunLimits } from '../buildroot/index.ts';
 
-export const BUILDER_KINDS = ['deb', 'rpm'] as const;
+export const BUILDER_KINDS = ['deb', 'rpm', 'noop'] as const;
 export type BuilderKind = (typeof BUILDER_KINDS)[number];
 
 /** The target of one build, as in build.request: buildfleet arch names (`x86_64`, `aarch64`). */
@@ -30,6 +30,8 @@ export interface BuildContext {
   onLine: (line: string, stream: OutputStream) => void;
   /** @default the buildroot's defaults (DEFAULT_RUN_LIMITS) */
   limits?: RunLimits;
+  /** Which build this is; the noop builder derives its file from it, the others ignore it. */
+  build?: { buildId: string; commit: string };
 }
 
 /** A file of outDir and what it is; `name` is its path relative to outDir. */
@@ -42,6 +44,12 @@ export interface CollectedArtifact {
 
 export interface Builder {
   readonly kind: BuilderKind;
+  /**
+   * False for a builder that runs nothing in a buildroot (noop): the build job then prepares
+   * none, so it works with any dist and needs no container engine.
+   * @default true
+   */
+  readonly needsBuildroot?: boolean;
   /**
    * Debian package relations the buildroot must install for this package: Build-Depends of
    * debian/control (or the .dsc), or the spec's BuildRequires mapped to Debian names.

@@ -12,6 +12,7 @@ import type { EventDetails } from './events.ts';
 import { LogSink } from './log-sink.ts';
 import { buildPrefix, uploadArtifact } from './artifacts.ts';
 import { classifyFailure, type AbortCause, type JobOutcome } from './outcome.ts';
+import { skippedBuildroot } from './skipped-buildroot.ts';
 
 export interface BuildJobDeps {
   sources: SourceRepo;
@@ -76,16 +77,23 @@ export async function runBuildJob(
     const dist = await loadDist({ repoDir, name: request.target.dist });
     checkTarget(request, pkg);
     const builder = deps.builderFor(pkg.kind);
+    const usesBuildroot = builder.needsBuildroot !== false;
     prepared = await timed('buildroot', async () => {
+      if (!usesBuildroot) {
+        log.line(`buildfleet: no buildroot: a ${pkg.kind} build runs no commands`);
+        return skippedBuildroot(deps.buildroot.kind);
+      }
       const buildDeps = await builder.buildDeps(pkg, request.target);
       log.line(
         `buildfleet: ${deps.buildroot.kind} buildroot for ${dist.name}, build dependencies: ${buildDeps.join(', ') || '(none)'}`,
       );
       return deps.buildroot.prepare({ dist: buildrootDist(dist), buildDeps, signal, onLine: (line) => log.line(line) });
     });
-    log.line(
-      `buildfleet: buildroot ${prepared.environment} (base ${prepared.report.base}, deps ${prepared.report.deps})`,
-    );
+    if (usesBuildroot) {
+      log.line(
+        `buildfleet: buildroot ${prepared.environment} (base ${prepared.report.base}, deps ${prepared.report.deps})`,
+      );
+    }
 
     await deps.publishPhase('building');
     const outDir = join(dir, 'out');
@@ -98,6 +106,7 @@ export async function runBuildJob(
         signal,
         onLine: (line) => log.line(line),
         limits: limitsFor(pkg, deps.limits),
+        build: { buildId: request.buildId, commit: request.source.commit },
       }),
     );
     const files = await builder.collect(outDir);

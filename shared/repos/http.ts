@@ -15,17 +15,36 @@ const CONTENT_TYPES: Record<string, string> = {
   '.rpm': 'application/x-rpm',
 };
 
+export interface RepoPath {
+  repoKey: string;
+  format: RepoFormat;
+  file: string;
+}
+
 /** Pure: `/<repoKey...>/<format>/<path>` -> its parts; the first format segment ends the repo key. */
-export function parseRepoPath(path: string): { repoKey: string; format: RepoFormat; file: string } | undefined {
+export function parseRepoPath(path: string): RepoPath | undefined {
+  return repoPathCandidates(path)[0];
+}
+
+/**
+ * Pure: every reading of `/<repoKey...>/<format>/<path>`, the shortest repo key first. A repo key
+ * may itself hold a format name (`projects/images/bookworm/images/index.json`): the handler
+ * serves the first reading whose repository exists.
+ */
+export function repoPathCandidates(path: string): RepoPath[] {
   const segments = path.split('/').filter((s) => s !== '');
-  if (segments.some((s) => s === '.' || s === '..')) return undefined;
-  const at = segments.findIndex((s, i) => i > 0 && (RepoFormats as readonly string[]).includes(s));
-  if (at < 1 || at === segments.length - 1) return undefined;
-  return {
-    repoKey: segments.slice(0, at).join('/'),
-    format: segments[at] as RepoFormat,
-    file: segments.slice(at + 1).join('/'),
-  };
+  if (segments.some((s) => s === '.' || s === '..')) return [];
+  return segments.flatMap((segment, at) =>
+    at > 0 && at < segments.length - 1 && (RepoFormats as readonly string[]).includes(segment)
+      ? [
+          {
+            repoKey: segments.slice(0, at).join('/'),
+            format: segment as RepoFormat,
+            file: segments.slice(at + 1).join('/'),
+          },
+        ]
+      : [],
+  );
 }
 
 /**
@@ -45,14 +64,18 @@ export function createRepoRequestHandler(
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
       return true;
     }
-    const target = parseRepoPath(decodeURIComponent(url.pathname.slice(mount.length)));
-    if (!target) {
-      response.writeHead(404).end();
-      return true;
-    }
+    const candidates = repoPathCandidates(decodeURIComponent(url.pathname.slice(mount.length)));
     try {
-      const pointerAt = pointerKey(target.repoKey, target.format);
-      if (!(await store.exists(pointerAt))) {
+      let target: RepoPath | undefined;
+      let pointerAt = '';
+      for (const candidate of candidates) {
+        pointerAt = pointerKey(candidate.repoKey, candidate.format);
+        if (await store.exists(pointerAt)) {
+          target = candidate;
+          break;
+        }
+      }
+      if (!target) {
         response.writeHead(404).end();
         return true;
       }

@@ -38,6 +38,7 @@ export {
   DistFileSchema,
   DistFormats,
   BootstrapTools,
+  NOOP_LIMITS,
   type DistFormat,
   type BootstrapTool,
 } from './schemas.ts';

@@ -1,7 +1,8 @@
 /**
  * What a package directory holds that tells its kind and the file its builder starts from:
  * debian/control or a .dsc (deb), a .spec (rpm), config.xml or *.kiwi (kiwi), a Dockerfile
- * (docker). Only the top of the package directory (and debian/control) is looked at.
+ * (docker). Only the top of the package directory (and debian/control) is looked at. The
+ * noop kind (benchmarks and tests) has no build file: it is never inferred, only declared.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,14 +30,20 @@ export interface PackageFiles {
   dockerfile?: string;
 }
 
-const KIND_ORDER: readonly BuildKind[] = ['deb', 'rpm', 'kiwi', 'docker'];
+/** The kinds files can show; noop is never inferred. */
+type InferableKind = Exclude<BuildKind, 'noop'>;
 
-const EVIDENCE_NAMES: Record<BuildKind, string> = {
+const KIND_ORDER: readonly InferableKind[] = ['deb', 'rpm', 'kiwi', 'docker'];
+
+const EVIDENCE_NAMES: Record<InferableKind, string> = {
   deb: 'debian/control or a *.dsc',
   rpm: 'a *.spec',
   kiwi: 'config.xml or a *.kiwi',
   docker: 'a Dockerfile',
 };
+
+/** The file a noop package's builder "starts from": it has nothing else. */
+const NOOP_MAIN_FILE = 'buildfleet.yml';
 
 export async function findBuildFiles(packageDir: string): Promise<FoundBuildFiles> {
   const names = (await readdir(packageDir)).sort();
@@ -50,7 +57,7 @@ export async function findBuildFiles(packageDir: string): Promise<FoundBuildFile
 }
 
 /** The files that show each kind, e.g. { deb: ['debian/control'], docker: ['Dockerfile'] }. */
-export function evidenceByKind(found: FoundBuildFiles): Record<BuildKind, string[]> {
+export function evidenceByKind(found: FoundBuildFiles): Record<InferableKind, string[]> {
   return {
     deb: [...(found.debianControl ? ['debian/control'] : []), ...found.dscs],
     rpm: found.specs,
@@ -59,9 +66,13 @@ export function evidenceByKind(found: FoundBuildFiles): Record<BuildKind, string
   };
 }
 
-/** The declared kind when given (it must have its files), else the one kind the files show. */
+/**
+ * The declared kind when given (it must have its files; noop needs none), else the one kind
+ * the files show.
+ */
 export function decideKind(declared: BuildKind | undefined, found: FoundBuildFiles, project: string): KindDecision {
   const evidence = evidenceByKind(found);
+  if (declared === 'noop') return { kind: 'noop', inferred: false };
   if (declared !== undefined) {
     if (evidence[declared].length > 0) return { kind: declared, inferred: false };
     return { problem: `is "${declared}" but ${project} has no ${EVIDENCE_NAMES[declared]} file` };
@@ -105,6 +116,8 @@ export function packageFilesFor(
     }
     case 'docker':
       return { files: { main: 'Dockerfile', dockerfile: 'Dockerfile' } };
+    case 'noop':
+      return { files: { main: NOOP_MAIN_FILE } };
     default: {
       const unknownKind: never = kind;
       return { problem: `unknown kind ${String(unknownKind)}` };

@@ -10,7 +10,7 @@ import type { BuildKind } from '../../messages/build-request.ts';
 import { checkSchema } from './check-schema.ts';
 import { distUndefined, loadDistIfDefined, type DistSpec } from './dist.ts';
 import { decideKind, findBuildFiles, packageFilesFor, type PackageFiles } from './package-files.ts';
-import { CloudBuilderFileSchema, PackageFileSchema, type PackageFile } from './schemas.ts';
+import { CloudBuilderFileSchema, NOOP_LIMITS, PackageFileSchema, type PackageFile } from './schemas.ts';
 import { metadataInvalid, problemError, readYamlSource, type FieldPath, type YamlSource } from './yaml-source.ts';
 
 export const PACKAGE_FILE = 'buildfleet.yml';
@@ -43,6 +43,8 @@ export interface PackageSpec {
   files: PackageFiles;
   docker: { buildArgs: Record<string, string>; target?: string };
   kiwi: { profiles: string[]; args: string[] };
+  /** Kind noop: how long the build waits (ms) and the size of the file it writes (bytes). */
+  noop: { ms: number; bytes: number };
   /** Limits; undefined means the runner's default. The build never has network. */
   build: { timeoutMinutes?: number; memoryMb?: number; network: false };
 }
@@ -81,6 +83,9 @@ export async function loadPackage(options: {
   const name = metadata.name ?? basename(project);
   const chosen = packageFilesFor(decision.kind, found, name);
   if ('problem' in chosen) throw metadataInvalid(source.file, `${project} ${chosen.problem}`, {});
+  if (metadata.noop !== undefined && decision.kind !== 'noop') {
+    throw problemError(source, { path: ['noop'], reason: `is for kind noop only; this package is ${decision.kind}` });
+  }
   const targets = await completeTargets(metadata, decision.kind, source, options);
   const ignored = own !== undefined && (await exists(join(dir, CLOUD_BUILDER_FILE)));
   return {
@@ -100,6 +105,7 @@ export async function loadPackage(options: {
       ...(metadata.docker?.target === undefined ? {} : { target: metadata.docker.target }),
     },
     kiwi: { profiles: metadata.kiwi?.profiles ?? [], args: metadata.kiwi?.args ?? [] },
+    noop: { ms: metadata.noop?.ms ?? NOOP_LIMITS.defaultMs, bytes: metadata.noop?.bytes ?? NOOP_LIMITS.defaultBytes },
     build: { ...metadata.build, network: false },
   };
 }

@@ -39,6 +39,17 @@ export const PackageTargetSchema = Type.Object(
   strict,
 );
 
+/** Defaults and bounds of the `noop` section (kind noop: benchmarks and tests). */
+export const NOOP_LIMITS = {
+  /** How long a noop build waits. */
+  defaultMs: 100,
+  /** One day: longer is a mistake, not a benchmark. */
+  maxMs: 86_400_000,
+  /** Size of the file a noop build writes. */
+  defaultBytes: 64,
+  maxBytes: 1024 * 1024,
+} as const;
+
 /** buildfleet.yml in a package directory. */
 export const PackageFileSchema = Type.Object(
   {
@@ -54,6 +65,15 @@ export const PackageFileSchema = Type.Object(
     ),
     kiwi: Type.Optional(
       Type.Object({ profiles: Type.Optional(Type.Array(Text())), args: Type.Optional(Type.Array(Text())) }, strict),
+    ),
+    noop: Type.Optional(
+      Type.Object(
+        {
+          ms: Type.Optional(Type.Integer({ minimum: 0, maximum: NOOP_LIMITS.maxMs })),
+          bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: NOOP_LIMITS.maxBytes })),
+        },
+        strict,
+      ),
     ),
     build: Type.Optional(
       Type.Object(
