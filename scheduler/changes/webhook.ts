@@ -1,0 +1,148 @@
+/**
+ * `POST /hooks/git`: the push webhook of the sources repo (GitHub, Gitea/Gogs, GitLab). A
+ * verified push to the watched branch pokes the git watcher, so a new commit is built
+ * without waiting for the next poll; the watcher still decides what changed, so a webhook
+ * never has to be trusted for more than "look now".
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../shared/log/index.ts';
+import { BuildfleetError, isBuildfleetError, type ErrorCode } from '../../shared/errors/index.ts';
+import { checkWebhookSignature, decidePush, parseWebhookEvent, type WebhookProvider } from './webhook-payload.ts';
+
+export const WEBHOOK_PATH = '/hooks/git';
+
+/** GitHub caps deliveries at 25 MB, but a push payload larger than this is no push we need. */
+export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+export interface GitPush {
+  /** The commit the branch points at after the push. */
+  commit: string;
+  ref: string;
+  provider: WebhookProvider;
+}
+
+export interface GitWebhookOptions {
+  /** The secret configured in the forge's webhook (GitHub/Gitea "Secret", GitLab "Secret token"). */
+  secret: string;
+  /** The watched branch (`main` or `refs/heads/main`); pushes to other refs are answered 200 and ignored. */
+  branch: string;
+  /** Called for each verified push to the watched branch; the git watcher's poke. */
+  onPush: (push: GitPush) => void;
+  logger: Logger;
+  /** Larger bodies are refused with 413. @default 5242880 (5 MiB) */
+  maxBodyBytes?: number;
+}
+
+export type GitWebhookHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** A node:http request handler answering `POST /hooks/git` (404 for other paths, 405 for other methods). */
+export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookHandler {
+  if (options.secret === '') {
+    throw new BuildfleetError('config-invalid', 'the git webhook needs a secret (webhookSecret)', {
+      context: { key: 'webhookSecret' },
+    });
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
+  const logger = options.logger.child({ component: 'git-webhook' });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path !== WEBHOOK_PATH) return answerError(response, 404, 'not-found', `no such path: ${path}`);
+    if (request.method !== 'POST') {
+      response.setHeader('allow', 'POST');
+      return answerError(response, 405, 'request-invalid', `${WEBHOOK_PATH} takes POST only`);
+    }
+    const body = await readBody(request, maxBodyBytes);
+    if (body === 'too-large') {
+      response.setHeader('connection', 'close');
+      answerError(response, 413, 'request-invalid', `the body exceeds ${maxBodyBytes} bytes`);
+      return;
+    }
+    const signature = checkWebhookSignature(request.headers, body, options.secret);
+    if (!signature.ok) {
+      logger.warn({ remote: request.socket.remoteAddress, reason: signature.reason }, 'webhook delivery refused');
+      return answerError(response, 401, 'webhook-signature-invalid', signature.reason);
+    }
+    let event;
+    try {
+      event = parseWebhookEvent(request.headers, body);
+    } catch (error) {
+      if (!isBuildfleetError(error)) throw error;
+      return answerError(response, 400, error.code, error.message);
+    }
+    switch (event.kind) {
+      case 'ping':
+        return answer(response, 200, { status: 'pong' });
+      case 'other':
+        return answer(response, 200, { status: 'ignored', reason: `event ${event.event} is not a push` });
+      case 'push': {
+        const decision = decidePush(event, options.branch);
+        if (decision.action === 'ignore') return answer(response, 200, { status: 'ignored', reason: decision.reason });
+        logger.info({ provider: signature.provider, ref: event.ref, commit: decision.commit }, 'push webhook: polling');
+        options.onPush({ commit: decision.commit, ref: event.ref, provider: signature.provider });
+        return answer(response, 202, { status: 'accepted', commit: decision.commit });
+      }
+      default: {
+        const unknown: never = event;
+        throw new Error(`unhandled webhook event ${String(unknown)}`);
+      }
+    }
+  }
+
+  return (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      logger.error({ err: error }, 'webhook delivery failed');
+      if (response.headersSent) response.destroy();
+      else answerError(response, 500, 'internal', 'the webhook could not be handled');
+    });
+  };
+}
+
+/** The body, or 'too-large' as soon as it passes the limit (the rest is not read; the connection is closed). */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      detach();
+      request.pause();
+      resolve('too-large');
+    };
+    const onEnd = (): void => {
+      detach();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (error: Error): void => {
+      detach();
+      reject(error);
+    };
+    const detach = (): void => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+  });
+}
+
+function answer(response: ServerResponse, status: number, body: Record<string, unknown>): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+function answerError(response: ServerResponse, status: number, code: ErrorCode, message: string): void {
+  answer(response, status, { error: { code, message } });
+}
