@@ -1,0 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { BusConfig, LogConfig, StorageConfig } from '../shared/config/index.ts';
+
+/**
+ * The info service's own settings (`info:` in its config file, `BUILDFLEET_INFO_*`). Its metrics
+ * are served by its HTTP API on `/metrics`, so it has no `metrics:` section of its own.
+ */
+export const InfoSettings = Type.Object({
+  /** This instance, in answers and group names. @default '<hostname>-<pid>' */
+  id: Type.Optional(Type.String({ minLength: 1 })),
+  http: Type.Object(
+    {
+      host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+      /** 0 picks a free port (tests). */
+      port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    },
+    { default: {} },
+  ),
+  /** Serve the published repositories at `/repos/...` from the artifact store. */
+  serveRepos: Type.Boolean({ default: true }),
+  /** Where clients reach the repositories; `GET /api/repos` answers URLs under it. */
+  publicUrl: Type.String({ minLength: 1, default: 'http://127.0.0.1:8080/repos' }),
+  /** Builds kept in the view; beyond it the least recently updated are forgotten. */
+  maxBuilds: Type.Integer({ minimum: 1, default: 200_000 }),
+  /** Lines kept per running build for `GET /api/builds/:id/log` before its log is stored. */
+  logLinesPerBuild: Type.Integer({ minimum: 1, default: 2000 }),
+  /** Reading the events topic at start counts as done after this long without a record. */
+  catchUpQuietMs: Type.Integer({ minimum: 100, default: 5000 }),
+  /** On shutdown, open requests get this long before connections are cut. */
+  graceMs: Type.Integer({ minimum: 0, default: 5000 }),
+});
+export type InfoSettings = Static<typeof InfoSettings>;
+
+export const InfoServiceConfig = Type.Object({
+  bus: BusConfig,
+  storage: StorageConfig,
+  log: LogConfig,
+  info: InfoSettings,
+});
+export type InfoServiceConfig = Static<typeof InfoServiceConfig>;
