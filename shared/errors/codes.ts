@@ -9,6 +9,8 @@ export const ErrorCodes = {
   'config-invalid': { retriable: false },
   'message-invalid': { retriable: false },
   'metadata-invalid': { retriable: false },
+  /** A submission names a target its package does not declare. */
+  'target-unknown': { retriable: false },
   'key-invalid': { retriable: false },
   usage: { retriable: false },
   'webhook-signature-invalid': { retriable: false },

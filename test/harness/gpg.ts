@@ -1,7 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { runCommand } from '../../shared/exec/index.ts';
+import { generateSigningKey as generateProductKey } from '../../collector/signing/generate-key.ts';
 
 export interface TestSigningKey {
   armoredPrivateKey: string;
@@ -27,35 +24,8 @@ export function otherSigningKey(): Promise<TestSigningKey> {
   return testSigningKey('buildfleet-other');
 }
 
-async function generateSigningKey(label: string, passphrase = ''): Promise<TestSigningKey> {
-  const home = await mkdtemp(path.join(tmpdir(), 'bf-test-gnupg-'));
-  const gpg = async (args: string[]): Promise<string> =>
-    (
-      await runCommand('gpg', ['--batch', '--no-tty', '--pinentry-mode', 'loopback', ...args], {
-        env: { GNUPGHOME: home },
-        timeoutMs: 120_000,
-      })
-    ).stdout;
-  try {
-    const userId = `${label} <${label}@buildfleet.invalid>`;
-    await gpg(['--passphrase', passphrase, '--quick-gen-key', userId, 'rsa3072', 'sign', 'never']);
-    const listing = await gpg(['--with-colons', '--fingerprint', '--list-secret-keys']);
-    const fingerprint = listing
-      .split('\n')
-      .find((line) => line.startsWith('fpr:'))
-      ?.split(':')[9];
-    if (fingerprint === undefined) throw new Error(`gpg made no key for ${label}`);
-    const secretFile = path.join(home, 'secret.asc');
-    await gpg(['--passphrase', passphrase, '--armor', '--output', secretFile, '--export-secret-keys', fingerprint]);
-    return {
-      armoredPrivateKey: await readFile(secretFile, 'utf8'),
-      armoredPublicKey: await gpg(['--armor', '--export', fingerprint]),
-      fingerprint,
-    };
-  } finally {
-    await runCommand('gpgconf', ['--kill', 'gpg-agent'], { env: { GNUPGHOME: home } }).catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
-  }
+function generateSigningKey(label: string, passphrase = ''): Promise<TestSigningKey> {
+  return generateProductKey({ label, passphrase });
 }
 
 /** A key protected by a passphrase (not cached: used once, by the passphrase tests). */

@@ -1,0 +1,104 @@
+import type { Command } from 'commander';
+import { createLogger } from '../../shared/log/index.ts';
+import { TerminalStates } from '../../shared/messages/index.ts';
+
+interface UpOptions {
+  sources?: string;
+  data: string;
+  port: string;
+  brokers?: string;
+  slots: string;
+  buildroot: string;
+  pollInterval: string;
+  exitWhenBuilt?: boolean;
+  logLevel: string;
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description(
+      'run every service in one process: builds the sources repo (the examples by default), serves the API and repositories',
+    )
+    .option(
+      '--sources <git url or dir>',
+      'sources repository (default: a git repo made from examples/sources in --data)',
+    )
+    .option('--data <dir>', 'where the cluster keeps its data', 'var/up')
+    .option('--port <port>', 'HTTP port of the API, events, dashboard and /repos (127.0.0.1)', '8080')
+    .option('--brokers <list>', 'Kafka bootstrap brokers (comma separated); default: the embedded bus')
+    .option('--slots <n>', 'build slots of the runner', '1')
+    .option('--buildroot <kind>', 'auto | container | chroot | host', 'auto')
+    .option('--poll-interval <ms>', 'how often the sources branch is polled', '5000')
+    .option('--exit-when-built', 'exit after the first builds: 0 when all were published, 1 otherwise')
+    .option('--log-level <level>', 'log level of the services (JSON lines on stderr)', 'warn')
+    .action(async (options: UpOptions) => {
+      const [{ startAllInOne }, { buildLines, repositoryLines }, { listRepositories }] = await Promise.all([
+        import('../up/all-in-one.ts'),
+        import('../up/summary.ts'),
+        import('../../shared/repos/catalog.ts'),
+      ]);
+      const buildroot = options.buildroot;
+      if (buildroot !== 'auto' && buildroot !== 'container' && buildroot !== 'chroot' && buildroot !== 'host') {
+        throw new Error(`--buildroot must be auto, container, chroot or host (got ${buildroot})`);
+      }
+      const level = options.logLevel as 'warn';
+      const logger = createLogger({ name: 'up', level, destination: process.stderr });
+      const controller = new AbortController();
+      let signals = 0;
+      const onSignal = (): void => {
+        signals += 1;
+        if (signals > 1) process.exit(130);
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+      const cluster = await startAllInOne({
+        dataDir: options.data,
+        ...(options.sources ? { sources: options.sources } : {}),
+        port: Number(options.port),
+        ...(options.brokers ? { brokers: options.brokers.split(',').map((b) => b.trim()) } : {}),
+        slots: Number(options.slots),
+        buildroot,
+        pollIntervalMs: Number(options.pollInterval),
+        logger,
+        signal: controller.signal,
+      });
+      out(
+        `buildfleet up: serving ${cluster.url}  (dashboard /, API /api, live events /api/events, repositories /repos)`,
+      );
+      out(`sources: ${cluster.sourcesUrl} (branch main: commit to it and what changed is rebuilt)`);
+      out('building the packages of the sources repo...');
+
+      const terminal = new Set<string>(TerminalStates);
+      let lastChange = Date.now();
+      let lastSeen = '';
+      let exitCode = 0;
+      while (!controller.signal.aborted) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const { builds } = cluster.info.view.list({ limit: 1000 });
+        const seen = builds.map((b) => `${b.buildId}:${b.state}`).join(',');
+        if (seen !== lastSeen) {
+          lastSeen = seen;
+          lastChange = Date.now();
+          continue;
+        }
+        const done = builds.length > 0 && builds.every((b) => terminal.has(b.state));
+        if (!done || Date.now() - lastChange < 2000) continue;
+        out('built:');
+        for (const line of buildLines(builds)) out(line);
+        out('repositories (paste these lines as root on a client):');
+        for (const line of repositoryLines(await listRepositories(cluster.store, `${cluster.url}/repos`))) out(line);
+        exitCode = builds.every((b) => b.state === 'published') ? 0 : 1;
+        break;
+      }
+      if (!options.exitWhenBuilt && !controller.signal.aborted) {
+        out('serving; Ctrl-C stops.');
+        await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
+      }
+      await cluster.stop();
+      process.exitCode = options.exitWhenBuilt ? exitCode : 0;
+    });
+}

@@ -1,0 +1,277 @@
+/**
+ * The scheduler's decisions (DESIGN.md §4), as plain code over plain data: which submission is
+ * new, which build it gives or reuses, which older build it supersedes, what an event from a
+ * runner means for a lease, when a lease has run out and what follows. No I/O: every method
+ * returns the effects for the shell to carry out. Tested in test/unit/scheduler-core.test.ts.
+ */
+import {
+  buildKeyOf,
+  isAttemptFinalState,
+  repoKeyOf,
+  type BuildEvent,
+  type BuildSubmit,
+} from '../../shared/messages/index.ts';
+import { buildIdOf } from './build-id.ts';
+import type { SchedulerEffect } from './effects.ts';
+import type { PlannedTarget, TrackedBuild } from './tracked-build.ts';
+
+export interface BuildTableOptions {
+  /** Lease given to runners in each request. */
+  leaseMs: number;
+  /** Dispatches of one build (1 + re-dispatches after lease expiry) before it fails with `lease-expired`. */
+  maxAttempts: number;
+  /** Submissions remembered for deduplication (oldest forgotten first). @default 200000 */
+  rememberSubmits?: number;
+}
+
+export interface ResolvedSubmit {
+  commit: string;
+  sourceUrl: string;
+  targets: PlannedTarget[];
+}
+
+const LEASED = new Set(['claimed', 'preparing', 'building', 'uploading', 'heartbeat']);
+
+export class BuildTable {
+  /** Builds not done yet, by buildId. */
+  private readonly active = new Map<string, TrackedBuild>();
+  /** The active build of each build key. */
+  private readonly byKey = new Map<string, TrackedBuild>();
+  private readonly submits = new Map<string, string[]>();
+
+  constructor(private readonly options: BuildTableOptions) {}
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  get(buildId: string): TrackedBuild | undefined {
+    return this.active.get(buildId);
+  }
+
+  /** The builds a submission gave, when it was handled before. */
+  submitted(submitId: string): string[] | undefined {
+    return this.submits.get(submitId);
+  }
+
+  /** Loads the state written before a restart. Running builds get a fresh lease from `now`. */
+  restore(builds: Iterable<TrackedBuild>, submits: Iterable<[string, string[]]>, now: number): void {
+    for (const [submitId, buildIds] of submits) this.remember(submitId, buildIds);
+    for (const build of builds) {
+      if (build.phase === 'done') continue;
+      const restored = { ...build };
+      if (restored.phase === 'running') restored.leaseUntil = now + restored.leaseMs;
+      this.track(restored);
+    }
+  }
+
+  /**
+   * A submission resolved to a commit and its targets. The same submitId again gives the same
+   * builds; a build key already queued or running at the same commit is reused; one at another
+   * commit is superseded by the new build.
+   */
+  submit(submit: BuildSubmit, resolved: ResolvedSubmit): { buildIds: string[]; effects: SchedulerEffect[] } {
+    const known = this.submits.get(submit.submitId);
+    if (known) {
+      const effects: SchedulerEffect[] = [];
+      for (const id of known) {
+        const build = this.active.get(id);
+        if (build && !build.dispatched) effects.push({ type: 'dispatch', build });
+      }
+      return { buildIds: known, effects };
+    }
+    const buildIds: string[] = [];
+    const persist: SchedulerEffect[] = [];
+    const after: SchedulerEffect[] = [];
+    for (const planned of resolved.targets) {
+      const buildKey = buildKeyOf(submit.project, planned.target);
+      const current = this.byKey.get(buildKey);
+      if (current && current.commit === resolved.commit) {
+        buildIds.push(current.buildId);
+        after.push({ type: 'event', build: current, state: 'submitted', submitId: submit.submitId });
+        continue;
+      }
+      const buildId = buildIdOf(submit.submitId, buildKey);
+      if (current) {
+        current.phase = 'done';
+        this.untrack(current);
+        const reason = `superseded by commit ${resolved.commit.slice(0, 12)} (build ${buildId})`;
+        persist.push({ type: 'persist-build', build: current });
+        after.push({ type: 'event', build: current, state: 'superseded', reason });
+        after.push({ type: 'cancel', buildId: current.buildId, reason: 'superseded' });
+      }
+      const build: TrackedBuild = {
+        buildId,
+        buildKey,
+        project: submit.project,
+        target: planned.target,
+        repoKey: repoKeyOf(submit.project, planned.target.dist),
+        kind: planned.kind,
+        runnerGroup: planned.runnerGroup,
+        sourceUrl: resolved.sourceUrl,
+        commit: resolved.commit,
+        submitId: submit.submitId,
+        attempt: 1,
+        phase: 'queued',
+        dispatched: false,
+        leaseMs: this.options.leaseMs,
+        expiries: 0,
+      };
+      this.track(build);
+      buildIds.push(buildId);
+      persist.push({ type: 'persist-build', build });
+      after.push({ type: 'event', build, state: 'submitted', submitId: submit.submitId });
+      after.push({ type: 'dispatch', build });
+    }
+    this.remember(submit.submitId, buildIds);
+    return {
+      buildIds,
+      effects: [{ type: 'persist-submit', submitId: submit.submitId, buildIds }, ...persist, ...after],
+    };
+  }
+
+  /** The request of the build's current attempt is out; `waiting` when no runner serves its topic. */
+  dispatched(buildId: string, attempt: number, waiting: boolean, now: number): TrackedBuild | undefined {
+    const build = this.active.get(buildId);
+    if (!build || build.attempt !== attempt) return undefined;
+    build.dispatched = true;
+    build.dispatchedAt = now;
+    if (build.phase === 'queued' || build.phase === 'waiting') build.phase = waiting ? 'waiting' : 'queued';
+    return build;
+  }
+
+  /** A waiting build's runner group has members now. */
+  runnerAppeared(buildId: string): TrackedBuild | undefined {
+    const build = this.active.get(buildId);
+    if (!build || build.phase !== 'waiting') return undefined;
+    build.phase = 'queued';
+    return build;
+  }
+
+  /** What an event from a runner (or the collector) means for the build. */
+  onEvent(event: BuildEvent, now: number): SchedulerEffect[] {
+    if (event.source.service === 'scheduler') return [];
+    const build = this.active.get(event.buildId);
+    if (!build) return [];
+    if (event.state === 'succeeded') {
+      // The first succeeded counts, whichever attempt it comes from; others are aborted.
+      const otherAttemptRunning = event.attempt !== build.attempt && build.phase === 'running';
+      this.finish(build);
+      const effects: SchedulerEffect[] = [{ type: 'persist-build', build }];
+      if (otherAttemptRunning) {
+        effects.push({ type: 'cancel', buildId: build.buildId, reason: 'an earlier attempt succeeded' });
+      }
+      return effects;
+    }
+    if (event.attempt !== build.attempt) return [];
+    if (isAttemptFinalState(event.state)) {
+      this.finish(build);
+      return [{ type: 'persist-build', build }];
+    }
+    if (LEASED.has(event.state)) {
+      const changed = build.phase !== 'running' || build.runnerId !== event.runnerId;
+      build.phase = 'running';
+      build.leaseUntil = now + (event.leaseMs ?? build.leaseMs);
+      if (event.runnerId !== undefined) build.runnerId = event.runnerId;
+      return changed ? [{ type: 'persist-build', build }] : [];
+    }
+    return [];
+  }
+
+  /** Leases that ran out: the build is dispatched again with attempt + 1, or fails after maxAttempts. */
+  expireLeases(now: number): Array<{ build: TrackedBuild; runnerId: string | undefined; effects: SchedulerEffect[] }> {
+    const expired: Array<{ build: TrackedBuild; runnerId: string | undefined; effects: SchedulerEffect[] }> = [];
+    for (const build of this.active.values()) {
+      if (build.phase !== 'running' || build.leaseUntil === undefined || build.leaseUntil > now) continue;
+      const runnerId = build.runnerId;
+      build.expiries += 1;
+      const who = runnerId ? `runner ${runnerId}` : 'the runner';
+      if (build.attempt >= this.options.maxAttempts) {
+        this.finish(build);
+        const message = `the lease of ${who} ran out on attempt ${build.attempt} of ${this.options.maxAttempts}`;
+        expired.push({
+          build,
+          runnerId,
+          effects: [
+            { type: 'persist-build', build },
+            { type: 'event', build, state: 'failed', error: { code: 'lease-expired', message } },
+          ],
+        });
+        continue;
+      }
+      build.attempt += 1;
+      build.phase = 'queued';
+      build.dispatched = false;
+      delete build.leaseUntil;
+      delete build.runnerId;
+      const reason = `the lease of ${who} ran out: attempt ${build.attempt}`;
+      expired.push({
+        build,
+        runnerId,
+        effects: [
+          { type: 'persist-build', build },
+          { type: 'dispatch', build, reason },
+        ],
+      });
+    }
+    return expired;
+  }
+
+  /** A cancel: a build no runner holds ends here; a running one is ended by its runner. */
+  cancel(buildId: string, reason: string): SchedulerEffect[] {
+    const build = this.active.get(buildId);
+    if (!build) return [];
+    if (build.phase === 'running') {
+      build.cancelRequested = true;
+      return [];
+    }
+    this.finish(build);
+    return [
+      { type: 'persist-build', build },
+      { type: 'event', build, state: 'cancelled', reason },
+    ];
+  }
+
+  /** Builds whose current attempt has not been published yet (after a restart or a failed publish). */
+  undispatched(): TrackedBuild[] {
+    return [...this.active.values()].filter((b) => !b.dispatched);
+  }
+
+  waiting(): TrackedBuild[] {
+    return [...this.active.values()].filter((b) => b.phase === 'waiting');
+  }
+
+  /** Counts of active builds by phase, for metrics and logs. */
+  phases(): Record<'waiting' | 'queued' | 'running', number> {
+    const counts = { waiting: 0, queued: 0, running: 0 };
+    for (const b of this.active.values()) if (b.phase !== 'done') counts[b.phase] += 1;
+    return counts;
+  }
+
+  private finish(build: TrackedBuild): void {
+    build.phase = 'done';
+    delete build.leaseUntil;
+    this.untrack(build);
+  }
+
+  private track(build: TrackedBuild): void {
+    this.active.set(build.buildId, build);
+    this.byKey.set(build.buildKey, build);
+  }
+
+  private untrack(build: TrackedBuild): void {
+    this.active.delete(build.buildId);
+    if (this.byKey.get(build.buildKey) === build) this.byKey.delete(build.buildKey);
+  }
+
+  private remember(submitId: string, buildIds: string[]): void {
+    this.submits.delete(submitId);
+    this.submits.set(submitId, buildIds);
+    const limit = this.options.rememberSubmits ?? 200_000;
+    while (this.submits.size > limit) {
+      const oldest = this.submits.keys().next().value;
+      if (oldest === undefined) break;
+      this.submits.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Turns a submission into the commit and targets to build: resolves the ref, reads the
+ * package's buildfleet.yml and the dists at that commit (a checkout per commit, kept for the
+ * next submissions of the same commit), and keeps the targets the submission asks for.
+ */
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildfleetError } from '../shared/errors/index.ts';
+import type { BuildSubmit } from '../shared/messages/index.ts';
+import { isFullCommitId, loadPackage, type SourceRepo } from '../shared/sources/index.ts';
+import type { ResolvedSubmit } from './core/build-table.ts';
+import { KeyedLock } from '../shared/sources/git/keyed-lock.ts';
+
+export interface SubmitResolverOptions {
+  sources: SourceRepo;
+  url: string;
+  /** Ref built when a submission names none. @default 'HEAD' (the repo's default branch) */
+  defaultRef?: string;
+  /** Checkouts of recent commits live here. */
+  workDir: string;
+  /** Checkouts kept. @default 8 */
+  keepCheckouts?: number;
+}
+
+export interface SubmitResolver {
+  /**
+   * @throws BuildfleetError 'source-unavailable' (retriable), 'source-commit-missing', 'source-path-missing',
+   *   'metadata-invalid' (naming file and field), 'target-unknown'
+   */
+  resolve(submit: BuildSubmit, signal?: AbortSignal): Promise<ResolvedSubmit>;
+}
+
+export function createSubmitResolver(options: SubmitResolverOptions): SubmitResolver {
+  const checkouts = join(options.workDir, 'checkouts');
+  const lock = new KeyedLock();
+  const recent: string[] = [];
+
+  async function checkout(commit: string, signal?: AbortSignal): Promise<string> {
+    const dir = join(checkouts, commit);
+    return lock.run(commit, async () => {
+      if (await exists(dir)) return dir;
+      await mkdir(checkouts, { recursive: true });
+      const temp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+      await options.sources.checkout({ url: options.url, commit, dest: temp, ...(signal ? { signal } : {}) });
+      await rename(temp, dir);
+      recent.push(commit);
+      while (recent.length > (options.keepCheckouts ?? 8)) {
+        const old = recent.shift();
+        if (old) await rm(join(checkouts, old), { recursive: true, force: true });
+      }
+      return dir;
+    });
+  }
+
+  return {
+    async resolve(submit, signal) {
+      const ref = submit.ref ?? options.defaultRef ?? 'HEAD';
+      const commit = isFullCommitId(ref)
+        ? ref
+        : await options.sources.resolveRef({ url: options.url, ref, ...(signal ? { signal } : {}) });
+      const repoDir = await checkout(commit, signal);
+      const spec = await loadPackage({ repoDir, packageDir: submit.project });
+      const declared = spec.targets.map((t) => ({
+        target: { dist: t.dist, arch: t.arch },
+        kind: spec.kind,
+        runnerGroup: t.runnerGroup,
+      }));
+      if (!submit.targets) return { commit, sourceUrl: options.url, targets: declared };
+      const targets = submit.targets.map((wanted) => {
+        const found = declared.find((d) => d.target.dist === wanted.dist && d.target.arch === wanted.arch);
+        if (!found) {
+          throw new BuildfleetError(
+            'target-unknown',
+            `${spec.metadataFile} declares no target ${wanted.dist}.${wanted.arch} (it declares ${declared
+              .map((d) => `${d.target.dist}.${d.target.arch}`)
+              .join(', ')})`,
+            { context: { project: submit.project } },
+          );
+        }
+        return found;
+      });
+      return { commit, sourceUrl: options.url, targets };
+    },
+  };
+}
+
+/** Removes checkouts left by an earlier process (they are cheap to make again). */
+export async function clearCheckouts(workDir: string): Promise<void> {
+  const dir = join(workDir, 'checkouts');
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * The records of the scheduler's compacted state topic (`<prefix>.state`, DESIGN.md §2). Only
+ * the scheduler reads them; their schema lives here rather than in shared/messages. Keys:
+ * `build:<buildId>`, `submit:<submitId>`, `cursor:<name>`; the latest value per key wins.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { BuildfleetError } from '../../shared/errors/index.ts';
+import { BuildKinds, literalUnion, TargetSchema } from '../../shared/messages/index.ts';
+import { SchedulerPhases, type TrackedBuild } from '../core/tracked-build.ts';
+
+const Text = () => Type.String({ minLength: 1 });
+
+const TrackedBuildSchema = Type.Object({
+  buildId: Text(),
+  buildKey: Text(),
+  project: Text(),
+  target: TargetSchema,
+  repoKey: Text(),
+  kind: literalUnion(BuildKinds),
+  runnerGroup: Text(),
+  sourceUrl: Text(),
+  commit: Text(),
+  submitId: Text(),
+  attempt: Type.Integer({ minimum: 1 }),
+  phase: literalUnion(SchedulerPhases),
+  dispatched: Type.Boolean(),
+  leaseMs: Type.Integer({ minimum: 1 }),
+  leaseUntil: Type.Optional(Type.Number()),
+  runnerId: Type.Optional(Text()),
+  dispatchedAt: Type.Optional(Type.Number()),
+  cancelRequested: Type.Optional(Type.Boolean()),
+  expiries: Type.Integer({ minimum: 0 }),
+});
+
+export const StateRecordSchema = Type.Union([
+  Type.Object({ v: Type.Literal(1), type: Type.Literal('scheduler.build'), build: TrackedBuildSchema }),
+  Type.Object({
+    v: Type.Literal(1),
+    type: Type.Literal('scheduler.submit'),
+    submitId: Text(),
+    buildIds: Type.Array(Text()),
+  }),
+  Type.Object({ v: Type.Literal(1), type: Type.Literal('scheduler.cursor'), name: Text(), commit: Text() }),
+]);
+export type StateRecord = Static<typeof StateRecordSchema>;
+
+const check = TypeCompiler.Compile(StateRecordSchema);
+
+export function decodeStateRecord(value: unknown): StateRecord {
+  if (check.Check(value)) return value;
+  const first = check.Errors(value).First();
+  throw new BuildfleetError(
+    'message-invalid',
+    `scheduler state record: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`,
+  );
+}
+
+export const stateKey = {
+  build: (buildId: string) => `build:${buildId}`,
+  submit: (submitId: string) => `submit:${submitId}`,
+  cursor: (name: string) => `cursor:${name}`,
+};
+
+export function buildRecord(build: TrackedBuild): StateRecord {
+  return { v: 1, type: 'scheduler.build', build: { ...build } };
+}
