@@ -130,3 +130,76 @@ export async function dnfInstall(options: {
   );
   return { exitCode: result.exitCode, output: result.stdout + result.stderr, installed: installed?.trim() };
 }
+
+/**
+ * Installs a real (arch, dynamically linked) rpm with dnf into an empty installroot: the
+ * installroot has no glibc, so a second, local repository offers one noarch package that
+ * provides exactly what `name` requires (read from the rpm with `rpm -qp --requires`). The
+ * package itself still comes from `baseUrl` with gpgcheck and repo_gpgcheck on. Returns the
+ * installroot; its binaries run with the host's libc (the buildroot is the same Debian).
+ */
+export async function dnfInstallWithProvidesShim(options: {
+  workDir: string;
+  baseUrl: string;
+  keyUrl: string;
+  name: string;
+  /** The rpm file (as published), to read its requirements. */
+  rpmFile: string;
+}): Promise<{ exitCode: number; output: string; root: string }> {
+  const run = await mkdtemp(join(options.workDir, 'dnf-shim-'));
+  const requires = (await runCommand('rpm', ['-qp', '--requires', options.rpmFile])).stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('rpmlib(') && !line.startsWith('/'));
+  const top = join(run, 'shim-build');
+  await mkdir(top, { recursive: true });
+  const spec = join(top, 'shim.spec');
+  await writeFile(
+    spec,
+    [
+      'Name: bf-provides-shim',
+      'Version: 1',
+      'Release: 1',
+      'Summary: provides what the tested package requires',
+      'License: MIT',
+      'BuildArch: noarch',
+      'AutoReqProv: no',
+      ...requires.map((r) => `Provides: ${r}`),
+      '%description',
+      'Test shim.',
+      '%files',
+      '',
+    ].join('\n'),
+  );
+  await runCommand('rpmbuild', ['-bb', '--nodeps', '--define', `_topdir ${top}`, spec], { timeoutMs: 120_000 });
+  const shimRepo = join(run, 'shim-repo');
+  await mkdir(shimRepo);
+  await runCommand('sh', ['-c', `cp ${top}/RPMS/noarch/*.rpm ${shimRepo}/`]);
+  await runCommand('createrepo_c', ['--quiet', shimRepo], { timeoutMs: 60_000 });
+  const reposdir = join(run, 'repos.d');
+  await mkdir(reposdir);
+  await writeFile(join(run, 'dnf.conf'), '[main]\n');
+  const root = join(run, 'root');
+  const result = await runCommand(
+    'dnf',
+    [
+      `--config=${join(run, 'dnf.conf')}`,
+      `--installroot=${root}`,
+      '--releasever=12',
+      `--setopt=reposdir=${reposdir}`,
+      `--setopt=cachedir=${join(run, 'cache')}`,
+      '--setopt=install_weak_deps=False',
+      `--repofrompath=bf,${options.baseUrl}/`,
+      '--setopt=bf.gpgcheck=1',
+      '--setopt=bf.repo_gpgcheck=1',
+      `--setopt=bf.gpgkey=${options.keyUrl}`,
+      `--repofrompath=shim,file://${shimRepo}`,
+      '--setopt=shim.gpgcheck=0',
+      '-y',
+      'install',
+      options.name,
+    ],
+    { timeoutMs: 180_000, okExitCodes: [0, 1] },
+  );
+  return { exitCode: result.exitCode, output: result.stdout + result.stderr, root };
+}
