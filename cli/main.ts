@@ -1,9 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { isBuildfleetError } from '../shared/errors/index.ts';
+import { registerArtifacts } from './commands/artifacts.ts';
+import { registerBuild } from './commands/build.ts';
+import { registerCancel } from './commands/cancel.ts';
 import { registerCollector } from './commands/collector.ts';
+import { registerInfoService } from './commands/info-service.ts';
+import { registerLogs } from './commands/logs.ts';
 import { registerRepos } from './commands/repos.ts';
 import { registerRunner } from './commands/runner.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerScheduler } from './commands/scheduler.ts';
 import { registerTopics } from './commands/topics.ts';
+import { registerUp } from './commands/up.ts';
+import { registerWatch } from './commands/watch.ts';
 
 const program = new Command('buildfleet')
   .description('buildfleet: a Kafka-based build cluster for rpm, deb, KIWI and docker artifacts')
@@ -13,18 +22,17 @@ const program = new Command('buildfleet')
 registerTopics(program);
 registerRunner(program);
 registerCollector(program);
+registerInfoService(program);
 registerRepos(program);
+registerBuild(program);
+registerStatus(program);
+registerWatch(program);
+registerLogs(program);
+registerCancel(program);
+registerArtifacts(program);
 
-program
-  .command('up')
-  .description('run every service in one process (all-in-one mode)')
-  .action(() => {
-    process.stderr.write(
-      'buildfleet up: the all-in-one cluster is not built yet (runner, collector, scheduler and info service come next).\n' +
-        'What works today: `buildfleet topics ensure --brokers <list>`, and the test suite (`npm test`).\n',
-    );
-    process.exitCode = 2;
-  });
+registerUp(program);
+registerScheduler(program);
 
 try {
   await program.parseAsync(process.argv);

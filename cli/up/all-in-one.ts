@@ -96,8 +96,22 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
 
     const broker = new EmbeddedBroker();
     const busConfig: BusConfig = options.brokers
-      ? { type: 'kafka', brokers: options.brokers, clientId: 'buildfleet-up', topicPrefix: prefix, ssl: false }
-      : { type: 'embedded', brokers: ['embedded'], clientId: 'buildfleet-up', topicPrefix: prefix, ssl: false };
+      ? {
+          type: 'kafka',
+          brokers: options.brokers,
+          clientId: 'buildfleet-up',
+          topicPrefix: prefix,
+          ssl: false,
+          sessionTimeoutMs: 30_000,
+        }
+      : {
+          type: 'embedded',
+          brokers: ['embedded'],
+          clientId: 'buildfleet-up',
+          topicPrefix: prefix,
+          ssl: false,
+          sessionTimeoutMs: 30_000,
+        };
     const newBus = (name: string): Bus => {
       const bus = createBus({ ...busConfig, clientId: `up-${name}` }, logger, { embeddedBroker: broker });
       onStop(`${name} bus`, () => bus.close());

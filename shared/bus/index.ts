@@ -28,6 +28,8 @@ export function createBus(
       });
     case 'kafka':
       return createKafkaBus({
+        sessionTimeoutMs: config.sessionTimeoutMs,
+        heartbeatIntervalMs: Math.min(3000, Math.floor(config.sessionTimeoutMs / 10)),
         ...options.kafka,
         brokers: config.brokers,
         clientId: config.clientId,

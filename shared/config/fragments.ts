@@ -26,6 +26,13 @@ export const BusConfig = Type.Object({
   /** Absent: no authentication. */
   sasl: Type.Optional(SaslConfig),
   ssl: Type.Boolean({ default: false }),
+  /**
+   * Kafka consumer group session timeout: how long a member (a runner, a scheduler) may be silent
+   * before the broker gives its partitions to the others. Shorter means a killed runner's queue
+   * share moves on sooner; heartbeats go every tenth of it (at most every 3 s).
+   * Kafka's brokers accept 6 s to 300 s by default.
+   */
+  sessionTimeoutMs: Type.Integer({ minimum: 6000, maximum: 300_000, default: 30_000 }),
 });
 export type BusConfig = Static<typeof BusConfig>;
 

@@ -1,0 +1,48 @@
+/** `buildfleet status <project | buildId>`: the record of one build, or the latest build of each target of a project. */
+import type { Command } from 'commander';
+import { BuildfleetError } from '../../shared/errors/index.ts';
+import type { BuildRecord, Target } from '../../shared/messages/index.ts';
+import type { ClusterClient } from '../client/port.ts';
+import { formatRecords } from '../format/records.ts';
+import { looksLikeBuildId, parseTarget } from '../format/targets.ts';
+import { printJson, withClient, withConnectionOptions, type ClientCommandOptions } from './client-options.ts';
+
+interface StatusOptions extends ClientCommandOptions {
+  target?: Target;
+}
+
+export function registerStatus(program: Command): void {
+  withConnectionOptions(
+    program
+      .command('status <projectOrBuildId>')
+      .description(
+        'show a build (by id) or the latest build of each target of a project: state, attempt, runner, commit, ' +
+          'durations, error, repository, artifacts',
+      )
+      .option('--target <dist.arch>', 'for a project: only this target', parseTarget)
+      .option('--json', 'print the build records as a JSON array'),
+  ).action(async (subject: string, options: StatusOptions) => {
+    const records = await withClient(options, (client) => lookUp(client, subject, options.target));
+    if (options.json) printJson(records);
+    else process.stdout.write(formatRecords(records));
+  });
+}
+
+/** A uuid is a build id; anything else is tried as a build id (when it has no '/') and then as a project. */
+async function lookUp(client: ClusterClient, subject: string, target: Target | undefined): Promise<BuildRecord[]> {
+  if (looksLikeBuildId(subject) || !subject.includes('/')) {
+    const builds = await client.builds({ buildId: subject });
+    if (builds.length > 0) return builds;
+    if (looksLikeBuildId(subject)) {
+      throw new BuildfleetError('build-unknown', `build ${subject} is unknown`, { context: { buildId: subject } });
+    }
+  }
+  const builds = await client.builds({ project: subject, ...(target ? { target } : {}) });
+  if (builds.length === 0) {
+    const which = target ? ` for ${target.dist}.${target.arch}` : '';
+    throw new BuildfleetError('not-found', `no build known of project ${subject}${which} (nor a build with that id)`, {
+      context: { project: subject },
+    });
+  }
+  return builds;
+}
