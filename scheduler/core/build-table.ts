@@ -178,7 +178,10 @@ export class BuildTable {
     return [];
   }
 
-  /** Leases that ran out: the build is dispatched again with attempt + 1, or fails after maxAttempts. */
+  /**
+   * Leases that ran out: the build is dispatched again with attempt + 1, or fails after
+   * maxAttempts, or ends `cancelled` when a cancel was asked for while it ran.
+   */
   expireLeases(now: number): Array<{ build: TrackedBuild; runnerId: string | undefined; effects: SchedulerEffect[] }> {
     const expired: Array<{ build: TrackedBuild; runnerId: string | undefined; effects: SchedulerEffect[] }> = [];
     for (const build of this.active.values()) {
@@ -186,6 +189,19 @@ export class BuildTable {
       const runnerId = build.runnerId;
       build.expiries += 1;
       const who = runnerId ? `runner ${runnerId}` : 'the runner';
+      if (build.cancelRequested) {
+        // Its runner was to end it with `cancelled` and is gone: a new attempt would build what was cancelled.
+        this.finish(build);
+        expired.push({
+          build,
+          runnerId,
+          effects: [
+            { type: 'persist-build', build },
+            { type: 'event', build, state: 'cancelled', reason: `cancelled; the lease of ${who} ran out` },
+          ],
+        });
+        continue;
+      }
       if (build.attempt >= this.options.maxAttempts) {
         this.finish(build);
         const message = `the lease of ${who} ran out on attempt ${build.attempt} of ${this.options.maxAttempts}`;
@@ -223,7 +239,8 @@ export class BuildTable {
     if (!build) return [];
     if (build.phase === 'running') {
       build.cancelRequested = true;
-      return [];
+      // Kept across a restart: a lease that runs out after the cancel ends the build (expireLeases).
+      return [{ type: 'persist-build', build }];
     }
     this.finish(build);
     return [

@@ -1,0 +1,178 @@
+/**
+ * The scheduler on real Kafka with real runners (host buildroot, noop packages), a collector
+ * and a git sources repo: idempotent submissions, reuse of a running build, supersede by a
+ * newer commit, waiting for a runner group with no runner, a restart in the middle of a stream
+ * of submissions (nothing lost, nothing doubled), and malformed messages on every topic it
+ * consumes (dead-lettered; it keeps working).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { BuildSubmit } from '../../shared/messages/index.ts';
+import { startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
+import { useKafka } from '../harness/kafka.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const { brokers } = await useKafka();
+const noop = (ms: number, extra = '') =>
+  `kind: noop\ntargets: [{ dist: bookworm, arch: x86_64 }]\nnoop: { ms: ${ms} }\n${extra}`;
+const STREAM = Array.from({ length: 16 }, (_, i) => `projects/stream/p${String(i).padStart(2, '0')}`);
+
+describe('scheduler (real Kafka, runners, collector, git)', { timeout: 600_000 }, () => {
+  let cluster: NoopCluster;
+
+  before(async () => {
+    cluster = await startNoopCluster({
+      brokers,
+      files: {
+        'projects/n/quick/buildfleet.yml': noop(100),
+        'projects/n/slow/buildfleet.yml': noop(600_000),
+        'projects/n/arm/buildfleet.yml':
+          'kind: noop\ntargets: [{ dist: bookworm, arch: aarch64, runnerGroup: arm }]\nnoop: { ms: 50 }\n',
+        'projects/n/broken/buildfleet.yml': 'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64, colour: red }]\n',
+        ...Object.fromEntries(STREAM.map((p) => [`${p}/buildfleet.yml`, noop(50)])),
+      },
+    });
+    await cluster.startRunner({ id: 'runner-a', slots: 4 });
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('the same submitId twice is one build, built and published once', async () => {
+    const first = await cluster.submit('projects/n/quick');
+    await cluster.bus.publish(cluster.topics.submit, { key: first.project, value: first });
+    await waitFor(() => cluster.buildIdsOf(first.submitId).length > 0, 'the build of the submission');
+    const [buildId] = cluster.buildIdsOf(first.submitId);
+    assert.ok(buildId);
+    const published = await cluster.reached(buildId, ['published', 'failed']);
+    assert.equal(published.state, 'published', JSON.stringify(published.error));
+    // A later submission is handled after the duplicate: by then the duplicate has had its chance.
+    const later = await cluster.submit('projects/stream/p00', { targets: [{ dist: 'bookworm', arch: 'x86_64' }] });
+    await waitFor(() => cluster.buildIdsOf(later.submitId).length > 0, 'the later submission');
+    assert.deepEqual(cluster.buildIdsOf(first.submitId), [buildId], 'one build for the submitId');
+    const states = (state: string) => cluster.events.filter((e) => e.buildId === buildId && e.state === state).length;
+    assert.equal(states('claimed'), 1, 'claimed once');
+    assert.equal(states('succeeded'), 1, 'built once');
+    assert.equal(states('published'), 1, 'published once');
+  });
+
+  it('reuses a running build of the same key and commit, and a newer commit supersedes it', async () => {
+    const a = await cluster.submit('projects/n/slow');
+    await waitFor(() => cluster.buildIdsOf(a.submitId).length === 1, 'the slow build');
+    const [slowId] = cluster.buildIdsOf(a.submitId);
+    assert.ok(slowId);
+    await cluster.reached(slowId, ['building']);
+    const b = await cluster.submit('projects/n/slow');
+    await waitFor(() => cluster.buildIdsOf(b.submitId).length === 1, 'an answer to the second submission');
+    assert.deepEqual(cluster.buildIdsOf(b.submitId), [slowId], 'the running build is reused');
+
+    await cluster.sources.write({ 'projects/n/slow/buildfleet.yml': noop(100, '# faster now\n') });
+    const newer = await cluster.sources.commit('faster slow');
+    const c = await cluster.submit('projects/n/slow', { ref: newer });
+    const superseded = await cluster.reached(slowId, ['superseded']);
+    assert.match(superseded.reason ?? '', /superseded by commit/);
+    const cancelled = await cluster.reached(slowId, ['cancelled'], 30_000);
+    assert.equal(cancelled.source.service, 'runner', 'the runner aborted the running build');
+    await waitFor(() => cluster.buildIdsOf(c.submitId).some((id) => id !== slowId), 'the new build');
+    const newId = cluster.buildIdsOf(c.submitId).find((id) => id !== slowId);
+    assert.ok(newId);
+    const end = await cluster.reached(newId, ['published', 'failed']);
+    assert.equal(end.state, 'published');
+    assert.equal(end.commit ?? cluster.events.find((e) => e.buildId === newId && e.commit)?.commit, newer);
+  });
+
+  it('a build for a runner group with no runner waits with the reason, and goes on when a runner joins', async () => {
+    const s = await cluster.submit('projects/n/arm');
+    await waitFor(() => cluster.buildIdsOf(s.submitId).length === 1, 'the arm build');
+    const [id] = cluster.buildIdsOf(s.submitId);
+    assert.ok(id);
+    const waiting = await cluster.reached(id, ['waiting']);
+    assert.equal(waiting.reason, 'no runner for arm.aarch64');
+    await cluster.startRunner({ id: 'runner-arm', group: 'arm', arches: ['aarch64'], slots: 1 });
+    await cluster.reached(id, ['queued', 'claimed']);
+    const end = await cluster.reached(id, ['published', 'failed']);
+    assert.equal(end.state, 'published');
+  });
+
+  it('a package with broken metadata fails its build with the file and field named', async () => {
+    const s = await cluster.submit('projects/n/broken');
+    await waitFor(() => cluster.buildIdsOf(s.submitId).length === 1, 'the failed submission');
+    const [id] = cluster.buildIdsOf(s.submitId);
+    assert.ok(id);
+    const failed = await cluster.reached(id, ['failed']);
+    assert.equal(failed.error?.code, 'metadata-invalid');
+    assert.match(failed.error?.message ?? '', /projects\/n\/broken\/buildfleet\.yml/);
+    assert.match(failed.error?.message ?? '', /colour/);
+  });
+
+  it('a scheduler restarted in the middle of a stream of submissions loses none and duplicates none', async () => {
+    const submits: BuildSubmit[] = [];
+    for (const project of STREAM) submits.push(await cluster.submit(project));
+    // Some are sent twice, as a retrying client would.
+    for (const s of submits.slice(0, 5)) await cluster.bus.publish(cluster.topics.submit, { key: s.project, value: s });
+    await waitFor(() => submits.filter((s) => cluster.buildIdsOf(s.submitId).length > 0).length >= 3, 'a few handled');
+    await cluster.stopScheduler();
+    const handledBefore = submits.filter((s) => cluster.buildIdsOf(s.submitId).length > 0).length;
+    await cluster.startScheduler();
+    await waitFor(
+      () => submits.every((s) => cluster.buildIdsOf(s.submitId).length === 1),
+      'every submission to have its build',
+      120_000,
+    );
+    const ids = submits.map((s) => cluster.buildIdsOf(s.submitId)[0] ?? '');
+    assert.equal(new Set(ids).size, STREAM.length, 'one build per submission');
+    for (const id of ids) {
+      const end = await cluster.reached(id, ['published', 'failed'], 120_000);
+      assert.equal(end.state, 'published', JSON.stringify(end.error));
+    }
+    for (const id of ids) {
+      assert.equal(
+        cluster.events.filter((e) => e.buildId === id && e.state === 'succeeded').length,
+        1,
+        `build ${id} ran once`,
+      );
+    }
+    assert.ok(handledBefore < STREAM.length, `the restart happened mid-stream (${handledBefore} handled before)`);
+  });
+
+  it('malformed messages on submit, events and control go to the dead-letter topic; the scheduler goes on', async () => {
+    const { topics, bus } = cluster;
+    await bus.publish(topics.submit, { key: 'x', value: Buffer.from('{not json') });
+    await bus.publish(topics.submit, { key: 'x', value: { v: 1, type: 'build.submit', project: 'projects/n/quick' } });
+    await bus.publish(topics.submit, {
+      key: 'x',
+      value: { v: 1, type: 'build.submit', submitId: 'bad-path', project: '../etc/passwd' },
+    });
+    await bus.publish(topics.events, { key: 'x', value: { v: 1, type: 'build.event', buildId: 'b' } });
+    await bus.publish(topics.control, { key: 'x', value: { v: 1, type: 'control.cancel' } });
+    await waitFor(
+      () =>
+        cluster.deadletters.filter((d) => d.sourceTopic === topics.submit && d.group === `${cluster.prefix}.scheduler`)
+          .length >= 3 &&
+        cluster.deadletters.some(
+          (d) => d.sourceTopic === topics.events && d.group === `${cluster.prefix}.scheduler.events`,
+        ) &&
+        cluster.deadletters.some(
+          (d) => d.sourceTopic === topics.control && d.group === `${cluster.prefix}.scheduler.control`,
+        ),
+      'dead letters of the scheduler for every topic',
+      60_000,
+    );
+    const reasons = cluster.deadletters.filter((d) => d.sourceTopic === topics.submit).map((d) => d.reason);
+    assert.ok(
+      reasons.some((r) => /JSON/.test(r)),
+      reasons.join('\n'),
+    );
+    assert.ok(
+      reasons.some((r) => /submitId/.test(r)),
+      reasons.join('\n'),
+    );
+    const s = await cluster.submit('projects/n/quick', { submitId: 'after-bad-input' });
+    await waitFor(() => cluster.buildIdsOf(s.submitId).length === 1, 'a good submission after the bad ones');
+    const [id] = cluster.buildIdsOf(s.submitId);
+    assert.ok(id);
+    const end = await cluster.reached(id, ['published', 'failed']);
+    assert.ok(['published'].includes(end.state));
+  });
+});
