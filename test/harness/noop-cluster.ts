@@ -1,0 +1,278 @@
+/**
+ * A cluster of real parts on Kafka for scheduler tests: the scheduler, a collector and (on
+ * demand) runners with the host buildroot, building `noop` packages from a real git sources
+ * repo, with a filesystem store. Events and dead letters are recorded for assertions.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { createCollector } from '../../collector/collector.ts';
+import { createSigner } from '../../collector/signing/index.ts';
+import { chooseBuildroot } from '../../runner/buildroot/index.ts';
+import { builderFor } from '../../runner/builders/index.ts';
+import { createRunner, type Runner } from '../../runner/runner.ts';
+import { startSchedulerService, type SchedulerService } from '../../scheduler/service.ts';
+import { plannedTopics, type Bus } from '../../shared/bus/index.ts';
+import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import {
+  decoderFor,
+  topicNames,
+  type BuildEvent,
+  type BuildSubmit,
+  type Deadletter,
+  type TopicNames,
+} from '../../shared/messages/index.ts';
+import { createSourceMirror } from '../../shared/sources/index.ts';
+import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
+import { testGitRepos, type TestGitRepo, type TestGitRepos } from './git.ts';
+import { testSigningKey } from './gpg.ts';
+import { waitFor } from './wait.ts';
+
+export interface NoopCluster {
+  prefix: string;
+  topics: TopicNames;
+  /** A bus client of the test itself. */
+  bus: Bus;
+  sources: TestGitRepo;
+  repos: TestGitRepos;
+  store: ArtifactStore;
+  events: BuildEvent[];
+  deadletters: Deadletter[];
+  scheduler: SchedulerService;
+  startScheduler(): Promise<SchedulerService>;
+  stopScheduler(): Promise<void>;
+  startRunner(options?: { id?: string; group?: string; arches?: string[]; slots?: number }): Promise<Runner>;
+  /**
+   * `buildfleet runner --config` as a child process on the cluster's topics and store (host
+   * buildroot), ready when it returns. The test kills it or stop() does.
+   */
+  startRunnerProcess(options: { id: string; group?: string; slots?: number }): Promise<RunnerProcess>;
+  submit(project: string, options?: Partial<BuildSubmit>): Promise<BuildSubmit>;
+  /** The first event of the build in one of the states, waiting for it. */
+  reached(buildId: string, states: readonly string[], timeoutMs?: number): Promise<BuildEvent>;
+  /** Build ids of the events of a submission. */
+  buildIdsOf(submitId: string): string[];
+  stop(): Promise<void>;
+}
+
+export interface RunnerProcess {
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/buildfleet.js', import.meta.url));
+
+export const NOOP_DIST = 'dists/bookworm.yml';
+
+export async function startNoopCluster(options: {
+  brokers: string[];
+  /** Files of the sources repo besides the dist. */
+  files: Record<string, string>;
+  leaseMs?: number;
+  maxAttempts?: number;
+}): Promise<NoopCluster> {
+  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
+  const prefix = `sc${randomUUID().slice(0, 8)}`;
+  const topics = topicNames(prefix);
+  const cleanups: Array<() => Promise<void>> = [];
+  const newBus = (name: string): Bus => {
+    const bus = createKafkaBus({
+      brokers: options.brokers,
+      clientId: name,
+      topicPrefix: prefix,
+      logger,
+      heartbeatIntervalMs: 500,
+      sessionTimeoutMs: 10_000,
+    });
+    cleanups.push(() => bus.close());
+    return bus;
+  };
+  const bus = newBus('test');
+  await bus.ensureTopics(
+    plannedTopics(prefix, {
+      replication: 1,
+      runnerGroups: [
+        { name: 'default', arches: ['x86_64'], partitions: 2 },
+        { name: 'arm', arches: ['aarch64'], partitions: 1 },
+        { name: 'kill', arches: ['x86_64'], partitions: 1 },
+      ],
+      partitions: { submit: 2, events: 2, logs: 2, control: 1, info: 1, state: 1, deadletter: 1 },
+      retentionHours: { submit: 1, requests: 1, events: 1, logs: 1, control: 1, info: 1, deadletter: 1 },
+    }),
+  );
+  const events: BuildEvent[] = [];
+  const deadletters: Deadletter[] = [];
+  const watch = await bus.subscribe<BuildEvent>({
+    name: 'test-events',
+    topics: [topics.events],
+    decode: decoderFor('build.event'),
+    handle: async (r) => void events.push(r.value),
+  });
+  const dead = await bus.subscribe<Deadletter>({
+    name: 'test-deadletters',
+    topics: [topics.deadletter],
+    decode: decoderFor('deadletter'),
+    handle: async (r) => void deadletters.push(r.value),
+  });
+  await Promise.all([watch.ready, dead.ready]);
+
+  const repos = await testGitRepos('buildfleet-scheduler-');
+  cleanups.unshift(() => repos.cleanup());
+  const sources = await repos.create('sources');
+  await sources.write({ [NOOP_DIST]: 'format: deb\nbase: { image: localhost/none:1 }\n', ...options.files });
+  await sources.commit('noop packages');
+  const work = await repos.tempDir('work');
+  const store = await createFsArtifactStore({ root: join(work, 'store') });
+  cleanups.push(() => store.close());
+  const signer = await createSigner({
+    armoredPrivateKey: (await testSigningKey()).armoredPrivateKey,
+    workDir: await repos.tempDir('signer'),
+  });
+  cleanups.push(() => signer.close());
+  const collector = createCollector({
+    instanceId: 'test-collector',
+    bus: newBus('collector'),
+    store,
+    signer,
+    logger,
+    publicUrl: 'http://127.0.0.1:1/repos',
+    workDir: join(work, 'collector'),
+    keepVersions: 2,
+    coalesceMs: 100,
+    retryMs: 1000,
+  });
+  await collector.start();
+  cleanups.push(() => collector.stop());
+
+  let schedulerCount = 0;
+  const startScheduler = async (): Promise<SchedulerService> => {
+    schedulerCount += 1;
+    const service = await startSchedulerService({
+      settings: {
+        leaseMs: options.leaseMs ?? 5000,
+        maxAttempts: options.maxAttempts ?? 3,
+        checkIntervalMs: 200,
+        workDir: join(work, 'scheduler'),
+        sources: { url: sources.url, branch: 'main', pollIntervalMs: 0, webhookSecretEnv: 'NO_SUCH_VARIABLE' },
+      },
+      instanceId: `scheduler-${schedulerCount}`,
+      bus: newBus(`scheduler-${schedulerCount}`),
+      logger,
+      env: {},
+    });
+    cleanups.push(() => service.stop());
+    return service;
+  };
+  const cluster: NoopCluster = {
+    prefix,
+    topics,
+    bus,
+    sources,
+    repos,
+    store,
+    events,
+    deadletters,
+    scheduler: await startScheduler(),
+    async startScheduler() {
+      cluster.scheduler = await startScheduler();
+      return cluster.scheduler;
+    },
+    async stopScheduler() {
+      await cluster.scheduler.stop();
+    },
+    async startRunner(runnerOptions = {}) {
+      const id = runnerOptions.id ?? `runner-${randomUUID().slice(0, 6)}`;
+      const dir = join(work, id);
+      await mkdir(join(dir, 'work'), { recursive: true });
+      const runner = createRunner({
+        runnerId: id,
+        group: runnerOptions.group ?? 'default',
+        arches: runnerOptions.arches ?? ['x86_64'],
+        slots: runnerOptions.slots ?? 4,
+        heartbeatMs: 1000,
+        graceMs: 2000,
+        bus: newBus(id),
+        logger,
+        job: {
+          sources: createSourceMirror({ cacheDir: join(dir, 'git'), logger }),
+          store,
+          buildroot: await chooseBuildroot({ preferred: 'host', cacheDir: join(dir, 'cache'), logger }),
+          builderFor,
+          workDir: join(dir, 'work'),
+          limits: { memoryMb: 1024, pids: 1024, timeoutMinutes: 20 },
+        },
+      });
+      await runner.start();
+      cleanups.push(() => runner.stop());
+      return runner;
+    },
+    async startRunnerProcess(runnerOptions) {
+      const dir = join(work, runnerOptions.id);
+      await mkdir(dir, { recursive: true });
+      const config = join(dir, 'runner.yml');
+      await writeFile(
+        config,
+        [
+          `bus: { type: kafka, brokers: [${options.brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix}, sessionTimeoutMs: 6000 }`,
+          `storage: { type: fs, root: '${join(work, 'store')}' }`,
+          'log: { level: info }',
+          'metrics: { enabled: false }',
+          'runner:',
+          `  id: ${runnerOptions.id}`,
+          `  group: ${runnerOptions.group ?? 'default'}`,
+          `  slots: ${runnerOptions.slots ?? 1}`,
+          '  heartbeatMs: 1000',
+          `  workDir: '${join(dir, 'work')}'`,
+          `  cacheDir: '${join(dir, 'cache')}'`,
+          '  buildroot: host',
+          '  graceMs: 2000',
+          '',
+        ].join('\n'),
+      );
+      const child = spawn(process.execPath, [BIN, 'runner', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      cleanups.push(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      });
+      await waitFor(() => output.includes('runner: ready') || child.exitCode !== null, 'the runner process', 60_000);
+      if (child.exitCode !== null) throw new Error(`runner ${runnerOptions.id} exited:\n${output}`);
+      return { child, output: () => output, exited };
+    },
+    async submit(project, extra = {}) {
+      const submit: BuildSubmit = {
+        v: 1,
+        type: 'build.submit',
+        submitId: randomUUID(),
+        project,
+        reason: 'manual',
+        requestedBy: 'test',
+        ...extra,
+      };
+      await bus.publish(topics.submit, { key: project, value: submit });
+      return submit;
+    },
+    async reached(buildId, states, timeoutMs = 60_000) {
+      const find = (): BuildEvent | undefined => events.find((e) => e.buildId === buildId && states.includes(e.state));
+      await waitFor(() => find() !== undefined, `build ${buildId} to reach ${states.join('/')}`, timeoutMs, 50);
+      return find() as BuildEvent;
+    },
+    buildIdsOf(submitId) {
+      return [...new Set(events.filter((e) => e.submitId === submitId).map((e) => e.buildId))];
+    },
+    async stop() {
+      await watch.close();
+      await dead.close();
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    },
+  };
+  return cluster;
+}
