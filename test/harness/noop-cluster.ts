@@ -243,7 +243,7 @@ export async function startNoopCluster(options: {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         await exited;
       });
-      await waitFor(() => output.includes('runner: ready') || child.exitCode !== null, 'the runner process', 60_000);
+      await waitFor(() => output.includes('runner: ready') || child.exitCode !== null, 'the runner process', 120_000);
       if (child.exitCode !== null) throw new Error(`runner ${runnerOptions.id} exited:\n${output}`);
       return { child, output: () => output, exited };
     },
