@@ -9,6 +9,7 @@ interface UpOptions {
   brokers?: string;
   slots: string;
   buildroot: string;
+  engineSocket?: string;
   pollInterval: string;
   exitWhenBuilt?: boolean;
   logLevel: string;
@@ -29,6 +30,10 @@ export function registerUp(program: Command): void {
     .option('--brokers <list>', 'Kafka bootstrap brokers (comma separated); default: the embedded bus')
     .option('--slots <n>', 'build slots of the runner', '1')
     .option('--buildroot <kind>', 'auto | container | chroot | host', 'auto')
+    .option(
+      '--engine-socket <path>',
+      'Docker API socket for container buildroots (default /run/podman/podman.sock, else a Podman service of its own in --data)',
+    )
     .option('--poll-interval <ms>', 'how often the sources branch is polled', '5000')
     .option('--exit-when-built', 'exit after the first builds: 0 when all were published, 1 otherwise')
     .option('--log-level <level>', 'log level of the services (JSON lines on stderr)', 'warn')
@@ -62,6 +67,7 @@ export function registerUp(program: Command): void {
         ...(options.brokers ? { brokers: options.brokers.split(',').map((b) => b.trim()) } : {}),
         slots: Number(options.slots),
         buildroot,
+        ...(options.engineSocket ? { engineSocket: options.engineSocket } : {}),
         pollIntervalMs: Number(options.pollInterval),
         logger,
         signal: controller.signal,

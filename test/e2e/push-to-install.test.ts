@@ -15,18 +15,13 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import pino from 'pino';
 import { startAllInOne, type AllInOne } from '../../cli/up/all-in-one.ts';
-import { PODMAN_CONTAINERS_CONF } from '../../infra/podman/service.ts';
 import { runCommand } from '../../shared/exec/index.ts';
-import { chooseBuildroot } from '../../runner/buildroot/index.ts';
-import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { buildrootDist } from '../../runner/job/build-job.ts';
-import { loadDist } from '../../shared/sources/index.ts';
 import type { BuildRecord } from '../../shared/messages/index.ts';
 import { exampleSourcesRepo } from '../harness/cluster-fixtures.ts';
 import { startGitDaemon, type GitDaemon } from '../harness/git-daemon.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
+import { aptInstallInContainer, dnfInstallPublished } from '../harness/install-published.ts';
 import { useKafka } from '../harness/kafka.ts';
-import { dnfInstallWithProvidesShim, PrivateAptClient } from '../harness/package-clients.ts';
 import { usePodman } from '../harness/podman.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -102,63 +97,23 @@ describe(
         assert.equal(typeof records[0]?.durations?.[phase], 'number', `duration of ${phase}`);
       }
 
-      // apt-get with the published key only (signed-by), on the host with a private apt configuration.
+      // apt-get in a fresh bookworm container, with the published key only (signed-by).
       const aptUrl = deb.repo?.url;
       assert.ok(aptUrl);
-      const key = join(work, 'apt-key.asc');
-      await writeFile(key, await (await fetch(`${aptUrl}/key.asc`)).text());
-      const apt = await PrivateAptClient.create(join(work, 'apt'), `deb [signed-by=${key}] ${aptUrl} bookworm main\n`);
-      const update = await apt.aptGet(['update']);
-      assert.equal(update.exitCode, 0, update.stdout + update.stderr);
-      // A real install in a fresh bookworm container (host network to reach 127.0.0.1).
-      const buildroot = await chooseBuildroot({
-        preferred: 'container',
-        engine: createDockerodeEngine({ socketPath: podman.socketPath }),
-        cacheDir: join(work, 'buildroots'),
+      const installed = await aptInstallInContainer({
+        socketPath: podman.socketPath,
+        sourcesDir: sources.dir,
+        workDir: work,
+        aptUrl,
+        pkg: 'hello-deb',
+        command: 'hello-deb --version',
         logger,
       });
-      const dist = await loadDist({ repoDir: sources.dir, name: 'bookworm' });
-      const image = (await buildroot.prepare({ dist: buildrootDist(dist) })).environment;
-      const install = await runCommand(
-        'podman',
-        [
-          'run',
-          '--rm',
-          '--network',
-          'host',
-          '-v',
-          `${key}:/etc/apt/keyrings/buildfleet.asc:ro`,
-          image,
-          'sh',
-          '-c',
-          `echo 'deb [signed-by=/etc/apt/keyrings/buildfleet.asc] ${aptUrl} bookworm main' > /etc/apt/sources.list.d/bf.list` +
-            ' && apt-get update -qq && apt-get install -y -qq hello-deb >/dev/null && hello-deb --version',
-        ],
-        { ...podmanEnv(), timeoutMs: 300_000 },
-      );
-      assert.match(install.stdout, /hello-deb 1\.0/);
+      assert.match(installed, /hello-deb 1\.0/);
 
       // dnf with gpgcheck and repo_gpgcheck from the published rpm-md repository.
-      const rpmUrl = rpm.repo?.url;
-      assert.ok(rpmUrl);
-      const rpmArtifact = rpm.artifacts.find((a) => a.kind === 'rpm');
-      assert.ok(rpmArtifact);
-      const rpmFile = join(work, rpmArtifact.name);
-      await writeFile(
-        rpmFile,
-        Buffer.from(
-          await (await fetch(`${cluster.url}/api/builds/${rpm.buildId}/artifacts/${rpmArtifact.name}`)).arrayBuffer(),
-        ),
-      );
-      const dnf = await dnfInstallWithProvidesShim({
-        workDir: work,
-        baseUrl: rpmUrl,
-        keyUrl: `${rpmUrl}/key.asc`,
-        name: 'hello-rpm',
-        rpmFile,
-      });
-      assert.equal(dnf.exitCode, 0, dnf.output);
-      const version = await runCommand(join(dnf.root, 'usr/bin/hello-rpm'), ['--version']);
+      const root = await dnfInstallPublished({ apiUrl: cluster.url, record: rpm, name: 'hello-rpm', workDir: work });
+      const version = await runCommand(join(root, 'usr/bin/hello-rpm'), ['--version']);
       assert.match(version.stdout, /hello-rpm 1\.0/);
     });
 
@@ -185,7 +140,3 @@ describe(
     });
   },
 );
-
-function podmanEnv(): { env: Record<string, string> } {
-  return { env: { CONTAINERS_CONF: PODMAN_CONTAINERS_CONF } };
-}
