@@ -58,9 +58,14 @@ async function build(ctx: BuildContext): Promise<void> {
   if (ctx.build === undefined) {
     throw new BuildfleetError('internal', 'noop builder: the build context names no build (buildId, commit)');
   }
-  const { ms, bytes } = ctx.pkg.noop;
+  const { ms, bytes, logLines, fail } = ctx.pkg.noop;
+  for (let line = 1; line <= logLines; line += 1) ctx.onLine(`noop: line ${line}`, 'stdout');
   ctx.onLine(`noop: waiting ${ms} ms`, 'stdout');
   await waitFor(ms, compileLimits(ctx.limits).timeoutMs, ctx.signal);
+  if (fail !== undefined) {
+    ctx.onLine(`noop: failing: ${fail}`, 'stderr');
+    throw new BuildfleetError('build-failed', `noop build failed: ${fail}`, { retriable: false });
+  }
   const name = noopArtifactName(ctx.pkg.name, ctx.build.commit);
   await writeFile(join(ctx.outDir, name), noopArtifactBytes(ctx.build, bytes), { signal: ctx.signal });
   ctx.onLine(`noop: wrote ${name} (${bytes} bytes)`, 'stdout');

@@ -39,7 +39,7 @@ export function startCli(
   return { child, out: () => stdout, err: () => stderr };
 }
 
-export function sha256(data: string): string {
+export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createCollector } from '../../collector/collector.ts';
+import { createInfoService } from '../../info-service/info-service.ts';
 import { createSigner } from '../../collector/signing/index.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { builderFor } from '../../runner/builders/index.ts';
@@ -42,6 +43,10 @@ export interface NoopCluster {
   events: BuildEvent[];
   deadletters: Deadletter[];
   scheduler: SchedulerService;
+  /** The info service's HTTP API (with the repositories), when asked for. */
+  apiUrl: string;
+  /** Directory of the filesystem artifact store. */
+  storeRoot: string;
   startScheduler(): Promise<SchedulerService>;
   stopScheduler(): Promise<void>;
   startRunner(options?: { id?: string; group?: string; arches?: string[]; slots?: number }): Promise<Runner>;
@@ -75,6 +80,8 @@ export async function startNoopCluster(options: {
   files: Record<string, string>;
   leaseMs?: number;
   maxAttempts?: number;
+  /** Also run the info service and serve its HTTP API on 127.0.0.1. */
+  infoService?: boolean;
 }): Promise<NoopCluster> {
   const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
   const prefix = `sc${randomUUID().slice(0, 8)}`;
@@ -149,6 +156,25 @@ export async function startNoopCluster(options: {
   await collector.start();
   cleanups.push(() => collector.stop());
 
+  let apiUrl = '';
+  if (options.infoService) {
+    const info = createInfoService({
+      bus: newBus('info'),
+      store,
+      logger,
+      instanceId: 'test-info',
+      publicUrl: 'http://127.0.0.1:1/repos',
+      serveRepos: true,
+      catchUpQuietMs: 500,
+      logSettleMs: 1000,
+    });
+    await info.start();
+    const server = await info.listen({ host: '127.0.0.1', port: 0, logger });
+    apiUrl = server.url;
+    cleanups.push(() => info.stop());
+    cleanups.push(() => server.close());
+  }
+
   let schedulerCount = 0;
   const startScheduler = async (): Promise<SchedulerService> => {
     schedulerCount += 1;
@@ -178,6 +204,8 @@ export async function startNoopCluster(options: {
     events,
     deadletters,
     scheduler: await startScheduler(),
+    apiUrl,
+    storeRoot: join(work, 'store'),
     async startScheduler() {
       cluster.scheduler = await startScheduler();
       return cluster.scheduler;

@@ -1,32 +1,44 @@
 /**
- * The client commands of `buildfleet` as real processes over the HTTP API, against a small
- * stand-in of the info service (cli-client-api-stub.ts, the routes of docs/api.md the CLI
- * calls); and --help and usage errors. The Kafka path is in cli-client.test.ts.
+ * The client commands of `buildfleet` as real processes over the HTTP API of a real info
+ * service, in a real cluster on Kafka (scheduler, runners, collector; noop packages from a git
+ * sources repo); and --help and usage errors. The Kafka path is in cli-client.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Artifact, BuildRecord, Target } from '../../shared/messages/index.ts';
-import { cli, logText, sha256 } from '../harness/cli-process.ts';
-import { startApiStub, type ApiStub } from './cli-client-api-stub.ts';
+import type { Artifact, BuildRecord } from '../../shared/messages/index.ts';
+import { cli, sha256 } from '../harness/cli-process.ts';
+import { useKafka } from '../harness/kafka.ts';
+import { startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
 
-const X86: Target = { dist: 'bookworm', arch: 'x86_64' };
+const { brokers } = await useKafka();
+const X86 = '[{ dist: bookworm, arch: x86_64 }]';
 
-describe('buildfleet client commands over the HTTP API (a stand-in of the info service)', { timeout: 120_000 }, () => {
-  let api: ApiStub;
+describe('buildfleet client commands over the HTTP API of a real cluster', { timeout: 300_000 }, () => {
+  let cluster: NoopCluster;
   let work = '';
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'buildfleet-cli-http-'));
-    api = await startApiStub();
+    cluster = await startNoopCluster({
+      brokers,
+      infoService: true,
+      files: {
+        'projects/web/hello/buildfleet.yml': `kind: noop\ntargets: ${X86}\nnoop: { ms: 300, logLines: 30 }\n`,
+        'projects/web/broken/buildfleet.yml': `kind: noop\ntargets: ${X86}\nnoop: { ms: 10, logLines: 30, fail: make failed }\n`,
+        'projects/web/stuck/buildfleet.yml':
+          'kind: noop\ntargets: [{ dist: bookworm, arch: aarch64, runnerGroup: arm }]\n',
+      },
+    });
+    await cluster.startRunner({ id: 'runner-http', slots: 2 });
   });
   after(async () => {
-    await api?.close();
+    await cluster?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('build --wait follows the builds over server-sent events', async () => {
+  it('build --wait follows the build over server-sent events and exits 0 once it is published', async () => {
     const result = await cli([
       'build',
       'projects/web/hello',
@@ -34,23 +46,20 @@ describe('buildfleet client commands over the HTTP API (a stand-in of the info s
       'bookworm.x86_64',
       '--wait',
       '--api',
-      api.url,
+      cluster.apiUrl,
     ]);
     assert.equal(result.exitCode, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-    const [submit] = api.submits;
-    assert.ok(submit);
-    assert.deepEqual(submit.targets, [X86]);
-    assert.equal(submit.project, 'projects/web/hello');
-    assert.match(submit.requestedBy ?? '', /@cli$/);
     assert.match(result.stdout, /projects\/web\/hello@bookworm\.x86_64 +building/);
     assert.match(result.stdout, /all 1 build\(s\) reached published/);
+    const submitted = cluster.events.find((e) => e.project === 'projects/web/hello' && e.state === 'submitted');
+    assert.match(submitted?.submitId ?? '', /^[0-9a-f-]{36}$/);
   });
 
-  it('build --wait exits 1 and prints the log tail when a build fails', async () => {
-    const result = await cli(['build', 'projects/web/broken', '--wait', '--json', '--api', api.url]);
+  it('build --wait exits 1 and prints the error and the log tail when a build fails', async () => {
+    const result = await cli(['build', 'projects/web/broken', '--wait', '--json', '--api', cluster.apiUrl]);
     assert.equal(result.exitCode, 1, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-    assert.match(result.stderr, /\[build-failed\] make failed/);
-    assert.match(result.stderr, /^log line 30$/m);
+    assert.match(result.stderr, /\[build-failed\] noop build failed: make failed/);
+    assert.match(result.stderr, /noop: line 30$/m);
     const final = JSON.parse(result.stdout) as BuildRecord[];
     assert.deepEqual(
       final.map((r) => r.state),
@@ -58,57 +67,67 @@ describe('buildfleet client commands over the HTTP API (a stand-in of the info s
     );
   });
 
-  it('build --wait --timeout exits 2 naming what is still running', async () => {
-    const result = await cli(['build', 'projects/web/stuck', '--wait', '--timeout', '0.05', '--api', api.url]);
+  it('build --wait --timeout exits 2 naming what is still waiting, and why; cancel ends it', async () => {
+    const result = await cli(['build', 'projects/web/stuck', '--wait', '--timeout', '0.1', '--api', cluster.apiUrl]);
     assert.equal(result.exitCode, 2, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-    assert.match(result.stdout, /waiting +attempt 1 {2}- {2}no runner for bookworm\.x86_64/);
+    assert.match(result.stdout, /waiting +attempt 1 {2}- {2}no runner for arm\.aarch64/);
     assert.match(
       result.stderr,
-      /^buildfleet: \[wait-timeout\] submission [0-9a-f-]+ not done after 0\.05 minutes: projects\/web\/stuck@bookworm\.x86_64 waiting$/m,
+      /^buildfleet: \[wait-timeout\] submission [0-9a-f-]+ not done after 0\.1 minutes: projects\/web\/stuck@bookworm\.aarch64 waiting$/m,
     );
+    const [stuck] = JSON.parse(
+      (await cli(['status', 'projects/web/stuck', '--json', '--api', cluster.apiUrl])).stdout,
+    ) as BuildRecord[];
+    assert.ok(stuck);
+    const cancel = await cli(['cancel', stuck.buildId, '--api', cluster.apiUrl]);
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+    const cancelled = await cluster.reached(stuck.buildId, ['cancelled']);
+    assert.match(cancelled.reason ?? '', /@cli/);
   });
 
-  it('status, logs, repos --json and artifacts --out (sha256 checked)', async () => {
-    const built = [...api.records.values()].find((r) => r.project === 'projects/web/hello');
-    assert.ok(built);
-    const status = await cli(['status', built.buildId, '--json', '--api', api.url]);
+  it('status, logs, repos --json and artifacts --out (sha256 checked, a corrupt file refused)', async () => {
+    const status = await cli(['status', 'projects/web/hello', '--json', '--api', cluster.apiUrl]);
     assert.equal(status.exitCode, 0, status.stderr);
-    assert.equal((JSON.parse(status.stdout) as BuildRecord[])[0]?.state, 'published');
-    const project = await cli(['status', 'projects/web/hello', '--api', api.url]);
-    assert.match(project.stdout, /projects\/web\/hello@bookworm\.x86_64 {2}published/);
-    const unknown = await cli(['status', 'projects/none/here', '--api', api.url]);
+    const [built] = JSON.parse(status.stdout) as BuildRecord[];
+    assert.ok(built);
+    assert.equal(built.state, 'published');
+    const byId = await cli(['status', built.buildId, '--api', cluster.apiUrl]);
+    assert.match(byId.stdout, /projects\/web\/hello@bookworm\.x86_64 {2}published/);
+    const unknown = await cli(['status', 'projects/none/here', '--api', cluster.apiUrl]);
     assert.equal(unknown.exitCode, 1);
     assert.match(unknown.stderr, /^buildfleet: \[not-found\] no build known of project projects\/none\/here/m);
 
-    const logs = await cli(['logs', built.buildId, '--api', api.url]);
-    assert.equal(logs.stdout, logText(30).trimEnd());
-    const follow = await cli(['logs', built.buildId, '-f', '--api', api.url]);
+    const lines = Array.from({ length: 30 }, (_, i) => `noop: line ${i + 1}`).join('\n');
+    const logs = await cli(['logs', built.buildId, '--api', cluster.apiUrl]);
+    assert.equal(logs.exitCode, 0, logs.stderr);
+    assert.ok(logs.stdout.includes(lines), logs.stdout);
+    const follow = await cli(['logs', built.buildId, '-f', '--api', cluster.apiUrl]);
     assert.equal(follow.exitCode, 0, follow.stderr);
-    assert.equal(follow.stdout, logText(30).trimEnd());
+    assert.ok(follow.stdout.includes(lines), follow.stdout);
 
-    const repos = await cli(['repos', '--json', '--api', api.url]);
+    const repos = await cli(['repos', '--json', '--api', cluster.apiUrl]);
     assert.equal(repos.exitCode, 0, repos.stderr);
-    assert.deepEqual(JSON.parse(repos.stdout), api.repos);
+    const listed = JSON.parse(repos.stdout) as Array<{ key: string; format: string }>;
+    assert.ok(
+      listed.some((r) => r.key === 'projects/web/bookworm' && r.format === 'images'),
+      repos.stdout,
+    );
 
     const out = join(work, 'artifacts');
-    const artifacts = await cli(['artifacts', built.buildId, '--out', out, '--json', '--api', api.url]);
+    const artifacts = await cli(['artifacts', built.buildId, '--out', out, '--json', '--api', cluster.apiUrl]);
     assert.equal(artifacts.exitCode, 0, artifacts.stderr);
-    const listed = JSON.parse(artifacts.stdout) as Array<Artifact & { verified: boolean; path: string }>;
-    assert.equal(listed.length, 1);
-    assert.equal(listed[0]?.verified, true);
-    assert.equal(sha256(await readFile(join(out, built.artifacts[0]?.name ?? ''), 'utf8')), built.artifacts[0]?.sha256);
+    const got = JSON.parse(artifacts.stdout) as Array<Artifact & { verified: boolean; path: string }>;
+    assert.equal(got.length, built.artifacts.length);
+    assert.ok(got.every((a) => a.verified));
+    const [artifact] = built.artifacts;
+    assert.ok(artifact);
+    assert.equal(sha256(await readFile(join(out, artifact.name))), artifact.sha256);
 
-    api.corrupt = true;
-    const bad = await cli(['artifacts', built.buildId, '--out', join(work, 'bad'), '--api', api.url]);
+    // A fault injected into the store: the CLI refuses the download.
+    await writeFile(join(cluster.storeRoot, artifact.key), 'not what was built');
+    const bad = await cli(['artifacts', built.buildId, '--out', join(work, 'bad'), '--api', cluster.apiUrl]);
     assert.equal(bad.exitCode, 1);
     assert.match(bad.stderr, /^buildfleet: \[checksum-mismatch\] 1 of 1 artifact\(s\) not downloaded intact/m);
-    api.corrupt = false;
-
-    const cancel = await cli(['cancel', built.buildId, '--api', api.url]);
-    assert.equal(cancel.exitCode, 0, cancel.stderr);
-    assert.equal(api.cancels.length, 1);
-    assert.equal(api.cancels[0]?.buildId, built.buildId);
-    assert.match(api.cancels[0]?.reason ?? '', /^cancelled by .*@cli$/);
   });
 
   it('says clearly when the API cannot be reached', async () => {

@@ -43,8 +43,11 @@ export interface PackageSpec {
   files: PackageFiles;
   docker: { buildArgs: Record<string, string>; target?: string };
   kiwi: { profiles: string[]; args: string[] };
-  /** Kind noop: how long the build waits (ms) and the size of the file it writes (bytes). */
-  noop: { ms: number; bytes: number };
+  /**
+   * Kind noop: how long the build waits (ms), the size of the file it writes (bytes), how many
+   * log lines it writes first, and, for tests, the message it fails with instead.
+   */
+  noop: { ms: number; bytes: number; logLines: number; fail?: string };
   /** Limits; undefined means the runner's default. The build never has network. */
   build: { timeoutMinutes?: number; memoryMb?: number; network: false };
 }
@@ -105,7 +108,12 @@ export async function loadPackage(options: {
       ...(metadata.docker?.target === undefined ? {} : { target: metadata.docker.target }),
     },
     kiwi: { profiles: metadata.kiwi?.profiles ?? [], args: metadata.kiwi?.args ?? [] },
-    noop: { ms: metadata.noop?.ms ?? NOOP_LIMITS.defaultMs, bytes: metadata.noop?.bytes ?? NOOP_LIMITS.defaultBytes },
+    noop: {
+      ms: metadata.noop?.ms ?? NOOP_LIMITS.defaultMs,
+      bytes: metadata.noop?.bytes ?? NOOP_LIMITS.defaultBytes,
+      logLines: metadata.noop?.logLines ?? 0,
+      ...(metadata.noop?.fail === undefined ? {} : { fail: metadata.noop.fail }),
+    },
     build: { ...metadata.build, network: false },
   };
 }

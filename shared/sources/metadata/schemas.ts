@@ -71,6 +71,10 @@ export const PackageFileSchema = Type.Object(
         {
           ms: Type.Optional(Type.Integer({ minimum: 0, maximum: NOOP_LIMITS.maxMs })),
           bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: NOOP_LIMITS.maxBytes })),
+          /** Log lines written before waiting ("noop: line 1" ...), for tests of log handling. */
+          logLines: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+          /** After waiting, fail the build (`build-failed`) with this message instead of writing the file. */
+          fail: Type.Optional(Text()),
         },
         strict,
       ),
