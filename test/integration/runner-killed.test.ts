@@ -64,7 +64,9 @@ describe('a runner killed in the middle of a build', { timeout: 300_000 }, () =>
       (e) => e.buildId === id && e.attempt === 2 && (e.state === 'queued' || e.state === 'waiting'),
     );
     assert.ok(
-      redispatch.some((e) => (e.state === 'queued' ? /lease of runner doomed ran out/ : /no runner/).test(e.reason ?? '')),
+      redispatch.some((e) =>
+        (e.state === 'queued' ? /lease of runner doomed ran out/ : /no runner/).test(e.reason ?? ''),
+      ),
       `the re-dispatch says why: ${JSON.stringify(redispatch)}`,
     );
   });
