@@ -91,6 +91,18 @@ describe('buildfleet client commands over the HTTP API of a real cluster', { tim
     const [built] = JSON.parse(status.stdout) as BuildRecord[];
     assert.ok(built);
     assert.equal(built.state, 'published');
+    // The same answer over Kafka (info.query to the real info service).
+    const overKafka = await cli([
+      'status',
+      'projects/web/hello',
+      '--json',
+      '--brokers',
+      brokers.join(','),
+      '--topic-prefix',
+      cluster.prefix,
+    ]);
+    assert.equal(overKafka.exitCode, 0, overKafka.stderr);
+    assert.equal((JSON.parse(overKafka.stdout) as BuildRecord[])[0]?.buildId, built.buildId);
     const byId = await cli(['status', built.buildId, '--api', cluster.apiUrl]);
     assert.match(byId.stdout, /projects\/web\/hello@bookworm\.x86_64 {2}published/);
     const unknown = await cli(['status', 'projects/none/here', '--api', cluster.apiUrl]);
