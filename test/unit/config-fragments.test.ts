@@ -36,6 +36,7 @@ describe('common config fragments', () => {
         clientId: 'buildfleet',
         topicPrefix: 'buildfleet',
         ssl: false,
+        sessionTimeoutMs: 30_000,
       },
       storage: { type: 'fs', root: '/srv/a' },
       log: { level: 'info' },

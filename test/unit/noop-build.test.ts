@@ -66,7 +66,7 @@ describe('noop metadata', () => {
     });
     assert.equal(spec.kind, 'noop');
     assert.equal(spec.kindInferred, false);
-    assert.deepEqual(spec.noop, { ms: 100, bytes: 64 });
+    assert.deepEqual(spec.noop, { ms: 100, bytes: 64, logLines: 0 });
     assert.deepEqual(spec.files, { main: 'buildfleet.yml' });
     assert.deepEqual(
       spec.targets.map((t) => t.dist),
@@ -77,10 +77,10 @@ describe('noop metadata', () => {
   it('takes the noop section, and a declared noop wins over build files', async () => {
     const spec = await load({
       'projects/bench/n1/buildfleet.yml':
-        'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64 }]\nnoop: { ms: 0, bytes: 1048576 }\n',
+        'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64 }]\nnoop: { ms: 0, bytes: 1048576, logLines: 3, fail: oops }\n',
       'projects/bench/n1/Dockerfile': 'FROM scratch\n',
     });
-    assert.deepEqual(spec.noop, { ms: 0, bytes: 1048576 });
+    assert.deepEqual(spec.noop, { ms: 0, bytes: 1048576, logLines: 3, fail: 'oops' });
     assert.equal(spec.kind, 'noop');
   });
 
@@ -112,10 +112,11 @@ describe('noop metadata', () => {
 describe('noop builder', () => {
   let root: string;
   let count = 0;
-  const pkg = (noop: { ms: number; bytes: number }) => ({ name: 'n1', noop }) as unknown as PackageSpec;
+  type Noop = { ms: number; bytes: number; logLines?: number; fail?: string };
+  const pkg = (noop: Noop) => ({ name: 'n1', noop: { logLines: 0, ...noop } }) as unknown as PackageSpec;
 
   async function run(options: {
-    noop: { ms: number; bytes: number };
+    noop: Noop;
     signal?: AbortSignal;
     timeoutMs?: number;
     buildId?: string;
@@ -140,6 +141,27 @@ describe('noop builder', () => {
     root = await mkdtemp(join(tmpdir(), 'buildfleet-noop-build-'));
   });
   after(() => rm(root, { recursive: true, force: true }));
+
+  it('writes logLines lines first, and with fail ends build-failed with the message and no file', async () => {
+    const lines: string[] = [];
+    const outDir = join(root, 'out-fail');
+    await mkdir(outDir);
+    await assert.rejects(
+      builderFor('noop').build({
+        pkg: pkg({ ms: 0, bytes: 1, logLines: 3, fail: 'make failed' }),
+        buildroot: skippedBuildroot('host'),
+        srcDir: root,
+        outDir,
+        signal: new AbortController().signal,
+        onLine: (line) => lines.push(line),
+        build: { buildId: 'b-f', commit: COMMIT },
+      }),
+      (error: unknown) =>
+        isBuildfleetError(error, 'build-failed') && /noop build failed: make failed/.test(error.message),
+    );
+    assert.deepEqual(lines.slice(0, 3), ['noop: line 1', 'noop: line 2', 'noop: line 3']);
+    assert.deepEqual(await readdir(outDir), []);
+  });
 
   it('is a builder kind that needs no buildroot and no build dependencies', async () => {
     const builder = builderFor('noop');
