@@ -29,6 +29,9 @@ import type { SubmitResolver } from './resolve.ts';
 import { buildRecord, stateKey, type StateRecord } from './state/state-records.ts';
 import type { LoadedState, StateStore } from './state/state-store.ts';
 
+/** How long a dispatch trusts that a runner group it saw with members still has some. */
+const RUNNERS_SEEN_MS = 1000;
+
 export interface SchedulerOptions {
   instanceId: string;
   bus: Bus;
@@ -125,6 +128,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     await flush();
   }
 
+  /**
+   * Groups seen with runners, and when: a dispatch trusts that for RUNNERS_SEEN_MS instead of
+   * asking the broker for every build (a describe-group round trip). A group with none is asked
+   * again every time, and the timer checks waiting builds without this cache.
+   */
+  const runnersSeen = new Map<string, number>();
+  async function runnersForDispatch(build: TrackedBuild): Promise<number> {
+    const group = groups.runner(build.runnerGroup, build.target.arch);
+    const seen = runnersSeen.get(group);
+    if (seen !== undefined && Date.now() - seen < RUNNERS_SEEN_MS) return 1;
+    const count = await runnersOf(build);
+    if (count > 0) runnersSeen.set(group, Date.now());
+    else runnersSeen.delete(group);
+    return count;
+  }
+
   async function runnersOf(build: TrackedBuild): Promise<number> {
     try {
       return await bus.groupMembers(groups.runner(build.runnerGroup, build.target.arch));
@@ -150,7 +169,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   async function dispatchOnce(build: TrackedBuild, reason?: string): Promise<void> {
     const attempt = build.attempt;
     const topic = topics.requests(build.runnerGroup, build.target.arch);
-    const waiting = (await runnersOf(build)) === 0;
+    const waiting = (await runnersForDispatch(build)) === 0;
     const noRunner = `no runner for ${build.runnerGroup}.${build.target.arch}`;
     const state = waiting ? 'waiting' : 'queued';
     await tell(build, state, waiting ? noRunner : reason);
