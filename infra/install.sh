@@ -20,6 +20,12 @@ APT_PACKAGES+=(build-essential dpkg-dev debhelper fakeroot rpm libpopt-dev)
 # Collector apt repositories: apt-ftparchive (apt-utils) builds the indexes and Release, gnupg signs them.
 APT_PACKAGES+=(apt-utils gnupg)
 APT_PACKAGES+=(createrepo-c dnf) # rpm-md repositories (collector/rpm) and dnf as their test client
+# kind kiwi (runner/builders/kiwi.ts): kiwi-ng bootstraps with debootstrap (a dependency); umoci and
+# skopeo make oci and docker image types, rsync syncs the image root, xz-utils compresses tbz images.
+APT_PACKAGES+=(kiwi rsync umoci skopeo xz-utils)
+# kind docker (runner/builders/docker.ts): Debian's docker-registry is the local registry the tests push to
+# (test/harness/registry.ts); it is not started as a service.
+APT_PACKAGES+=(docker-registry)
 
 want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 

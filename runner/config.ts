@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { BusConfig, LogConfig, MetricsConfig, StorageConfig } from '../shared/config/index.ts';
+import { DockerRegistrySettings } from './builders/docker-registry.ts';
 
 /** The runner's own settings (`runner:` in its config file, `BUILDFLEET_RUNNER_*`). */
 export const RunnerSettings = Type.Object({
@@ -25,6 +26,8 @@ export const RunnerSettings = Type.Object({
   ),
   /** Docker API socket (Docker, or Podman's `podman system service`). */
   engineSocket: Type.String({ minLength: 1, default: '/run/podman/podman.sock' }),
+  /** The registry docker builds push to (one per runner group); without it docker builds fail. */
+  docker: Type.Optional(DockerRegistrySettings),
   /** Defaults for a package that sets none in its buildfleet.yml. */
   limits: Type.Object(
     {

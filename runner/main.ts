@@ -9,7 +9,7 @@ import { createMetrics, startMetricsServer } from '../shared/metrics/index.ts';
 import { createSourceMirror } from '../shared/sources/index.ts';
 import { storeFromConfig } from '../shared/storage/from-config.ts';
 import { chooseBuildroot } from './buildroot/index.ts';
-import { builderFor } from './builders/index.ts';
+import { builderFor, dockerRegistryFrom, LOCAL_IMAGES, type BuilderSettings } from './builders/index.ts';
 import { RunnerConfig } from './config.ts';
 import { createDockerodeEngine } from './engine/index.ts';
 import { createRunner } from './runner.ts';
@@ -46,14 +46,30 @@ export async function runRunnerService(options: { configFile?: string }): Promis
     lifecycle.onShutdown('bus', () => bus.close());
     const store = await storeFromConfig(config.storage);
     lifecycle.onShutdown('store', () => store.close());
+    const engine = createDockerodeEngine({ socketPath: config.runner.engineSocket });
+    // Credentials come from the variables runner.docker names; they are read here, once, and never logged.
+    // Without runner.docker, docker images are built into this runner's engine only (LOCAL_IMAGES).
+    const builderSettings: BuilderSettings =
+      config.runner.docker === undefined
+        ? { docker: { engine, registry: LOCAL_IMAGES, tmpDir: `${cacheDir}/buildroots/tmp` } }
+        : {
+            docker: {
+              engine,
+              registry: dockerRegistryFrom(config.runner.docker, process.env),
+              tmpDir: `${cacheDir}/buildroots/tmp`,
+            },
+          };
     const buildroot = await chooseBuildroot({
       preferred: config.runner.buildroot,
-      engine: createDockerodeEngine({ socketPath: config.runner.engineSocket }),
+      engine,
       cacheDir: `${cacheDir}/buildroots`,
       logger,
       signal,
     });
-    logger.info({ buildroot: buildroot.kind }, 'runner: buildroot chosen');
+    logger.info(
+      { buildroot: buildroot.kind, dockerRegistry: config.runner.docker?.registry ?? null },
+      'runner: buildroot chosen',
+    );
     const runner = createRunner({
       runnerId,
       group: config.runner.group,
@@ -68,7 +84,7 @@ export async function runRunnerService(options: { configFile?: string }): Promis
         sources: createSourceMirror({ cacheDir: `${cacheDir}/git`, logger }),
         store,
         buildroot,
-        builderFor,
+        builderFor: (kind) => builderFor(kind, builderSettings),
         workDir,
         limits: config.runner.limits,
       },

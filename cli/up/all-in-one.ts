@@ -14,7 +14,7 @@ import { createCollector } from '../../collector/collector.ts';
 import { createSigner } from '../../collector/signing/index.ts';
 import { createInfoService, type InfoService } from '../../info-service/info-service.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
-import { builderFor } from '../../runner/builders/index.ts';
+import { builderFor, LOCAL_IMAGES } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
 import { createRunner } from '../../runner/runner.ts';
 import { startSchedulerService, type SchedulerService } from '../../scheduler/service.ts';
@@ -205,7 +205,20 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
           logger: runnerLogger,
           ...(options.signal ? { signal: options.signal } : {}),
         }),
-        builderFor,
+        // No registry in the one-machine mode: docker images stay in the engine (LOCAL_IMAGES).
+        builderFor: (kind) =>
+          builderFor(
+            kind,
+            engineSocket
+              ? {
+                  docker: {
+                    engine: createDockerodeEngine({ socketPath: engineSocket }),
+                    registry: LOCAL_IMAGES,
+                    tmpDir: join(dataDir, 'cache', 'docker-tmp'),
+                  },
+                }
+              : {},
+          ),
         workDir: join(workDir, 'runner'),
         limits: { memoryMb: 4096, pids: 4096, timeoutMinutes: 120 },
       },

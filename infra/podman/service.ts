@@ -26,6 +26,11 @@ export interface StartPodmanServiceOptions {
   stopGraceMs?: number;
   /** Every line the service writes (its log). @default kept only for error messages */
   onLine?: (line: string) => void;
+  /**
+   * A registries.conf for this service (CONTAINERS_REGISTRIES_CONF), e.g. to mark a local
+   * registry insecure. @default the system's
+   */
+  registriesConf?: string;
 }
 
 export interface PodmanService {
@@ -55,7 +60,10 @@ export async function startPodmanService(options: StartPodmanServiceOptions): Pr
   }
   await mkdir(dirname(socketPath), { recursive: true });
 
-  const env = { CONTAINERS_CONF: PODMAN_CONTAINERS_CONF };
+  const env: Record<string, string> = {
+    CONTAINERS_CONF: PODMAN_CONTAINERS_CONF,
+    ...(options.registriesConf === undefined ? {} : { CONTAINERS_REGISTRIES_CONF: options.registriesConf }),
+  };
   const recentLines: string[] = [];
   const stopController = new AbortController();
   let exited = false;

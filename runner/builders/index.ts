@@ -6,6 +6,8 @@
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import type { BuildKind } from '../../shared/messages/index.ts';
 import { createDebBuilder } from './deb.ts';
+import { createDockerBuilder, type DockerBuilderOptions } from './docker.ts';
+import { createKiwiBuilder, type KiwiBuilderOptions } from './kiwi.ts';
 import { createNoopBuilder } from './noop.ts';
 import { createRpmBuilder } from './rpm.ts';
 import { BUILDER_KINDS, type Builder, type BuilderKind } from './types.ts';
@@ -22,6 +24,35 @@ export { artifactKindOf, collectArtifacts } from './artifacts.ts';
 export { createDebBuilder } from './deb.ts';
 export { createNoopBuilder, noopArtifactBytes, noopArtifactName, NOOP_SUFFIX } from './noop.ts';
 export { createRpmBuilder } from './rpm.ts';
+export { collectDockerArtifacts, createDockerBuilder, type DockerBuilderOptions } from './docker.ts';
+export {
+  BASE_IMAGE_ARG,
+  DOCKER_RECORD_FILE,
+  dockerArtifactsOf,
+  planDockerBuild,
+  type DockerBuildPlan,
+  type DockerPushRecord,
+} from './docker-plan.ts';
+export {
+  DockerRegistrySettings,
+  dockerRegistryFrom,
+  LOCAL_IMAGES,
+  registryHost,
+  type DockerRegistry,
+} from './docker-registry.ts';
+export { collectKiwiArtifacts, createKiwiBuilder, type KiwiBuilderOptions } from './kiwi.ts';
+export {
+  displayedLine,
+  kiwiArtifactKindOf,
+  kiwiBuildArgs,
+  kiwiBundleArgs,
+  kiwiBundleId,
+  kiwiErrorOf,
+  mountPointsUnder,
+  unameArchOf,
+  type KiwiBuildPlan,
+  type KiwiRootDirs,
+} from './kiwi-plan.ts';
 export { DEB_RESULT_PATTERNS } from './deb-script.ts';
 export { FAILURE_TAIL_LINES } from './build-step.ts';
 export {
@@ -31,16 +62,24 @@ export {
   type MappedBuildRequires,
 } from './rpm-requires.ts';
 
-/** Whether this runner has a builder for a package kind (kiwi and docker have none yet). */
+/** Whether this runner has a builder for a package kind. */
 export function isBuilderKind(kind: BuildKind): kind is BuilderKind {
   return (BUILDER_KINDS as readonly string[]).includes(kind);
 }
 
+/** What builders of some kinds need from the runner. */
+export interface BuilderSettings {
+  /** The engine and registry docker builds use; without them docker builds fail with 'kind-unsupported'. */
+  docker?: DockerBuilderOptions;
+  /** Where kiwi builds make their temp roots, and the kiwi-ng program; @default KiwiBuilderOptions' defaults */
+  kiwi?: KiwiBuilderOptions;
+}
+
 /**
  * The builder of a package kind.
- * @throws BuildfleetError('build-failed', not retriable) for kinds this runner has no builder for (kiwi, docker)
+ * @throws BuildfleetError 'kind-unsupported' for docker on a runner with no registry configured (runner.docker)
  */
-export function builderFor(kind: BuildKind): Builder {
+export function builderFor(kind: BuildKind, settings: BuilderSettings = {}): Builder {
   switch (kind) {
     case 'deb':
       return createDebBuilder();
@@ -48,12 +87,17 @@ export function builderFor(kind: BuildKind): Builder {
       return createRpmBuilder();
     case 'noop':
       return createNoopBuilder();
-    case 'kiwi':
     case 'docker':
-      throw new BuildfleetError('build-failed', `this runner has no builder for ${kind} packages`, {
-        retriable: false,
-        context: { kind },
-      });
+      if (settings.docker === undefined) {
+        throw new BuildfleetError(
+          'kind-unsupported',
+          'this runner has no docker registry to push to: set runner.docker.registry in its config',
+          { retriable: false, context: { kind } },
+        );
+      }
+      return createDockerBuilder(settings.docker);
+    case 'kiwi':
+      return createKiwiBuilder(settings.kiwi);
     default: {
       const unknownKind: never = kind;
       throw new BuildfleetError('internal', `unknown package kind ${String(unknownKind)}`);

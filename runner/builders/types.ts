@@ -5,10 +5,10 @@
  */
 import type { OutputStream } from '../../shared/exec/index.ts';
 import type { ArtifactKind } from '../../shared/messages/index.ts';
-import type { PackageSpec } from '../../shared/sources/index.ts';
+import type { DistSpec, PackageSpec } from '../../shared/sources/index.ts';
 import type { PreparedBuildroot, RunLimits } from '../buildroot/index.ts';
 
-export const BUILDER_KINDS = ['deb', 'rpm', 'noop'] as const;
+export const BUILDER_KINDS = ['deb', 'rpm', 'noop', 'docker', 'kiwi'] as const;
 export type BuilderKind = (typeof BUILDER_KINDS)[number];
 
 /** The target of one build, as in build.request: buildfleet arch names (`x86_64`, `aarch64`). */
@@ -30,8 +30,11 @@ export interface BuildContext {
   onLine: (line: string, stream: OutputStream) => void;
   /** @default the buildroot's defaults (DEFAULT_RUN_LIMITS) */
   limits?: RunLimits;
-  /** Which build this is; the noop builder derives its file from it, the others ignore it. */
+  /** Which build this is; the noop builder derives its file from it, the docker builder its tags. */
   build?: { buildId: string; commit: string };
+  /** The request's target and its dist definition (the docker builder makes the dist's base image). */
+  target?: BuildTarget;
+  dist?: DistSpec;
 }
 
 /** A file of outDir and what it is; `name` is its path relative to outDir. */
@@ -40,6 +43,12 @@ export interface CollectedArtifact {
   kind: ArtifactKind;
   /** Absolute host path. */
   path: string;
+  /**
+   * What the build event reports instead of the file's own name, size and sha256: a pushed docker
+   * image (name = its reference, sha256 = its manifest digest). The file (a record of the push) is
+   * still uploaded, and the artifact's `key` points at it.
+   */
+  reported?: { name: string; size: number; sha256: string };
 }
 
 export interface Builder {

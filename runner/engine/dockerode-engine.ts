@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { BuildfleetError, throwIfAborted } from '../../shared/errors/index.ts';
 import { engineStatusCode, toEngineError } from './engine-errors.ts';
+import { pushImage } from './dockerode-push.ts';
 import { runContainer, removeContainer } from './dockerode-run.ts';
 import type { BuildImageOptions, ContainerEngine, ImageInfo, ImportImageOptions } from './port.ts';
 import { readProgress } from './progress.ts';
@@ -119,6 +120,7 @@ export function createDockerodeEngine(options: DockerodeEngineOptions): Containe
             buildargs: build.buildArgs ?? {},
             labels: build.labels ?? {},
             networkmode: build.network === 'none' ? 'none' : 'default',
+            ...(build.target === undefined ? {} : { target: build.target }),
             rm: true,
             forcerm: true,
             abortSignal: build.signal,
@@ -145,6 +147,19 @@ export function createDockerodeEngine(options: DockerodeEngineOptions): Containe
         throw toEngineError(error, `remove image ${ref}`, { image: ref });
       }
     },
+
+    async tagImage(ref, newRef, signal) {
+      throwIfAborted(signal);
+      const { repo, tag } = splitReference(newRef);
+      try {
+        await docker.getImage(ref).tag({ repo, tag, abortSignal: signal });
+      } catch (error) {
+        throwIfAborted(signal);
+        throw toEngineError(error, `tag image ${ref} as ${newRef}`, { image: ref });
+      }
+    },
+
+    pushImage: (push) => pushImage(docker, push, splitReference(push.reference)),
 
     runContainer: (run) => runContainer(docker, run),
     removeContainer: (containerId) => removeContainer(docker, containerId),

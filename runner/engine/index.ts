@@ -6,7 +6,11 @@ export type {
   EngineLineListener,
   ImageInfo,
   ImportImageOptions,
+  PushedImage,
+  PushImageOptions,
+  RegistryAuth,
   RunContainerOptions,
 } from './port.ts';
+export { pushedDigestIn } from './dockerode-push.ts';
 export { createDockerodeEngine, splitReference, type DockerodeEngineOptions } from './dockerode-engine.ts';
 export { ensureImage, KeyedLock, type EnsuredImage } from './ensure-image.ts';

@@ -5,6 +5,7 @@
  * Errors (BuildfleetError codes):
  * - 'engine-unavailable' (retriable): the engine's socket does not answer.
  * - 'build-failed': a Dockerfile step failed (buildImage).
+ * - 'upload-failed' (retriable): the registry refused or could not be reached (pushImage).
  * - 'aborted': the caller's signal fired; a container started for the call is killed and removed.
  * - 'exec-timeout': runContainer's time limit ran out; the container is killed and removed.
  * - 'infra-failed' (retriable): any other engine answer (missing image, bad request, server error).
@@ -42,9 +43,41 @@ export interface BuildImageOptions {
   labels?: Record<string, string>;
   /** Network of the RUN steps. @default 'default' (RUN steps may download, e.g. apt-get) */
   network?: 'none' | 'default';
+  /** The stage of a multi-stage Dockerfile to build. @default the last stage */
+  target?: string;
   /** Every line of the build output (step headers, RUN output). */
   onLine?: EngineLineListener;
   signal?: AbortSignal;
+}
+
+/** Credentials for a registry: sent to the engine in the X-Registry-Auth header, never logged. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry host[:port] the credentials are for. */
+  serverAddress: string;
+}
+
+export interface PushImageOptions {
+  /** `registry[:port]/path/name:tag` of a local image; pushed under that name. */
+  reference: string;
+  /** @default no credentials */
+  auth?: RegistryAuth;
+  /**
+   * Plain HTTP or unverified TLS to the registry. Podman honours it per push (`tlsVerify=false`);
+   * a Docker engine ignores it and needs the registry in its `insecure-registries`.
+   * @default false
+   */
+  insecure?: boolean;
+  /** The engine's progress lines (layer uploads, the digest line). */
+  onLine?: EngineLineListener;
+  signal?: AbortSignal;
+}
+
+export interface PushedImage {
+  reference: string;
+  /** The manifest digest the registry stored, `sha256:<hex>`: what `pull <name>@<digest>` fetches. */
+  digest: string;
 }
 
 export interface ContainerMount {
@@ -101,6 +134,13 @@ export interface ContainerEngine {
   buildImage(options: BuildImageOptions): Promise<ImageInfo>;
   /** Removes a tag (and the image when no other tag or container uses it). Missing is fine. */
   removeImage(ref: string): Promise<void>;
+  /** Gives the image `ref` names the extra name `newRef` (`registry/name:tag`). */
+  tagImage(ref: string, newRef: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Pushes a local image to its registry and returns the manifest digest the registry reported.
+   * A refused push (credentials, unreachable registry) throws 'upload-failed' with the engine's text.
+   */
+  pushImage(options: PushImageOptions): Promise<PushedImage>;
   /**
    * Runs `cmd` in a new container (create, start, logs, wait), streams its output, and removes it
    * whatever happens. Aborting or the time limit kills it first.

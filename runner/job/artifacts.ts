@@ -16,15 +16,19 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
   return hash.digest('hex');
 }
 
-/** Hashes and uploads one file; the returned record is what the `succeeded` event lists. */
+/**
+ * Hashes and uploads one file; the returned record is what the `succeeded` event lists (with
+ * `reported`'s name, size and sha256 instead of the file's when given: a pushed docker image).
+ */
 export async function uploadArtifact(
   store: ArtifactStore,
   prefix: string,
-  file: { name: string; kind: ArtifactKind; path: string },
+  file: { name: string; kind: ArtifactKind; path: string; reported?: { name: string; size: number; sha256: string } },
   signal?: AbortSignal,
 ): Promise<Artifact> {
   const [sha256, info] = await Promise.all([sha256File(file.path, signal), stat(file.path)]);
   const key = `${prefix}/${file.name}`;
   await store.put(key, createReadStream(file.path), { signal });
+  if (file.reported !== undefined) return { ...file.reported, kind: file.kind, key };
   return { name: file.name, kind: file.kind, size: info.size, sha256, key };
 }

@@ -80,7 +80,7 @@ export async function runBuildJob(
     const usesBuildroot = builder.needsBuildroot !== false;
     prepared = await timed('buildroot', async () => {
       if (!usesBuildroot) {
-        log.line(`buildfleet: no buildroot: a ${pkg.kind} build runs no commands`);
+        log.line(`buildfleet: no buildroot: a ${pkg.kind} build does not run in one`);
         return skippedBuildroot(deps.buildroot.kind);
       }
       const buildDeps = await builder.buildDeps(pkg, request.target);
@@ -107,6 +107,8 @@ export async function runBuildJob(
         onLine: (line) => log.line(line),
         limits: limitsFor(pkg, deps.limits),
         build: { buildId: request.buildId, commit: request.source.commit },
+        target: request.target,
+        dist,
       }),
     );
     const files = await builder.collect(outDir);

@@ -43,7 +43,8 @@ describe(
 
     before(async () => {
       repos = await testGitRepos('buildfleet-e2e-');
-      sources = await exampleSourcesRepo(repos);
+      // The deb and rpm examples: the image examples need a registry and KIWI, not part of this test.
+      sources = await exampleSourcesRepo(repos, { projects: ['demo'] });
       await sources.commit('example sources');
       daemon = await startGitDaemon(join(sources.dir, '..'));
       work = await repos.tempDir('work');

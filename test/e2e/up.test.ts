@@ -23,6 +23,8 @@ const podman = await usePodman();
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'buildfleet.js');
 const DEB = 'projects/demo/hello-deb';
 const RPM = 'projects/demo/hello-rpm';
+const DOCKER = 'projects/images/hello-docker';
+const KIWI = 'projects/images/hello-kiwi';
 
 describe('buildfleet up: the all-in-one cluster on the embedded bus', { timeout: 900_000 }, () => {
   const logger = pino({ level: 'silent' });
@@ -96,14 +98,12 @@ describe('buildfleet up: the all-in-one cluster on the embedded bus', { timeout:
     return found;
   }
 
-  it('builds and publishes every example, prints the repository lines, and apt-get and dnf install', async () => {
+  it('builds and publishes the deb and rpm examples, and apt-get and dnf install them', async () => {
     const deb = await published(DEB);
     const rpm = await published(RPM);
     for (const phase of ['checkout', 'buildroot', 'build', 'upload'] as const) {
       assert.equal(typeof deb.durations?.[phase], 'number', `duration of ${phase}`);
     }
-    await waitFor(() => output.includes('repositories (paste these lines'), 'the summary', 60_000);
-    assert.match(output, /signed-by=.* http:\/\/127\.0\.0\.1:\d+\/repos\/projects\/demo\/bookworm/);
 
     const aptUrl = deb.repo?.url;
     assert.ok(aptUrl);
@@ -120,6 +120,29 @@ describe('buildfleet up: the all-in-one cluster on the embedded bus', { timeout:
     assert.match(installed, /hello-deb 1\.0/);
     const root = await dnfInstallPublished({ apiUrl: url, record: rpm, name: 'hello-rpm', workDir: work });
     assert.match((await runCommand(join(root, 'usr/bin/hello-rpm'), ['--version'])).stdout, /hello-rpm 1\.0/);
+  });
+
+  it('builds the image examples: the docker image into the engine (no registry), the KIWI image into the index', async () => {
+    const docker = await published(DOCKER);
+    const image = docker.artifacts.find((a) => a.kind === 'docker-image');
+    assert.ok(image, JSON.stringify(docker.artifacts));
+    assert.match(image.name, /^localhost\/hello-docker:/);
+    const run = await runCommand(
+      'podman',
+      ['--remote', '--url', `unix://${podman.socketPath}`, 'run', '--rm', image.name],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    assert.match(run.stdout, /hello from buildfleet on Debian 12/);
+    const kiwi = await published(KIWI);
+    assert.ok(
+      kiwi.artifacts.some((a) => a.kind === 'image' && /\.tar\.xz$/.test(a.name)),
+      JSON.stringify(kiwi.artifacts),
+    );
+    // Every example done: up prints what it built and the lines for apt and dnf.
+    await waitFor(() => output.includes('repositories (paste these lines'), 'the summary', 60_000);
+    assert.match(output, /signed-by=.* http:\/\/127\.0\.0\.1:\d+\/repos\/projects\/demo\/bookworm/);
   });
 
   it('a commit to its sources repository rebuilds only the changed package; SIGTERM stops it (exit 0)', async () => {

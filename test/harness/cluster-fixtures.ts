@@ -10,11 +10,24 @@ import type { TestGitRepo, TestGitRepos } from './git.ts';
 
 const examples = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 
-/** A new git repo holding examples/sources (dists and projects), not yet committed. */
-export async function exampleSourcesRepo(repos: TestGitRepos): Promise<TestGitRepo> {
+/**
+ * A new git repo holding examples/sources (dists and projects), not yet committed. `projects`
+ * limits it to some directories of examples/sources/projects (e.g. `['demo']`: the deb and rpm
+ * examples only), for tests that see every package of the repo.
+ */
+export async function exampleSourcesRepo(
+  repos: TestGitRepos,
+  options: { projects?: readonly string[] } = {},
+): Promise<TestGitRepo> {
   const repo = await repos.create('sources');
   await cp(join(examples, 'dists'), join(repo.dir, 'dists'), { recursive: true });
-  await cp(join(examples, 'projects'), join(repo.dir, 'projects'), { recursive: true });
+  if (options.projects === undefined) {
+    await cp(join(examples, 'projects'), join(repo.dir, 'projects'), { recursive: true });
+  } else {
+    for (const dir of options.projects) {
+      await cp(join(examples, 'projects', dir), join(repo.dir, 'projects', dir), { recursive: true });
+    }
+  }
   return repo;
 }
 

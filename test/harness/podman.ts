@@ -5,7 +5,7 @@
  * stopped after the file's tests. Images live in podman's storage either way, so images made by
  * one test file (or an earlier run) are there for the next.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -20,12 +20,32 @@ export interface TestPodman {
   stop(): Promise<void>;
 }
 
+export interface TestPodmanOptions {
+  /** `host:port` of registries this service reaches over plain HTTP (a registries.conf in its temp dir). */
+  insecureRegistries?: readonly string[];
+}
+
+/** registries.conf (v2) marking each registry insecure, and no short-name search. */
+export function insecureRegistriesConf(registries: readonly string[]): string {
+  const entries = registries.map((location) => `[[registry]]\nlocation = "${location}"\ninsecure = true\n`);
+  return ['unqualified-search-registries = []', '', ...entries].join('\n');
+}
+
 /** Starts a podman service on a socket in a fresh temp dir, always (the run-wide runner uses this). */
-export async function startTestPodman(signal?: AbortSignal): Promise<TestPodman> {
+export async function startTestPodman(signal?: AbortSignal, options: TestPodmanOptions = {}): Promise<TestPodman> {
   const dir = await mkdtemp(join(tmpdir(), 'buildfleet-podman-'));
   let service;
   try {
-    service = await startPodmanService({ socketPath: join(dir, 'podman.sock'), signal });
+    let registriesConf: string | undefined;
+    if (options.insecureRegistries !== undefined) {
+      registriesConf = join(dir, 'registries.conf');
+      await writeFile(registriesConf, insecureRegistriesConf(options.insecureRegistries));
+    }
+    service = await startPodmanService({
+      socketPath: join(dir, 'podman.sock'),
+      signal,
+      ...(registriesConf === undefined ? {} : { registriesConf }),
+    });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
@@ -41,11 +61,15 @@ export async function startTestPodman(signal?: AbortSignal): Promise<TestPodman>
   };
 }
 
-/** The engine socket for this test file; see the module comment. */
-export async function usePodman(): Promise<{ socketPath: string }> {
+/**
+ * The engine socket for this test file; see the module comment. With `insecureRegistries` the
+ * file always gets a service of its own (the run-wide one cannot know the registries' ports);
+ * it shares podman's image storage with the others all the same.
+ */
+export async function usePodman(options: TestPodmanOptions = {}): Promise<{ socketPath: string }> {
   const shared = process.env[TEST_PODMAN_SOCKET_ENV];
-  if (shared !== undefined && shared !== '') return { socketPath: shared };
-  const podman = await startTestPodman();
+  if (shared !== undefined && shared !== '' && options.insecureRegistries === undefined) return { socketPath: shared };
+  const podman = await startTestPodman(undefined, options);
   after(() => podman.stop());
   return { socketPath: podman.socketPath };
 }

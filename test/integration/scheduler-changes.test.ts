@@ -81,7 +81,7 @@ describe('change detection with real git (git daemon)', { timeout: 120_000 }, ()
 
   before(async () => {
     repos = await testGitRepos('buildfleet-changes-');
-    origin = await exampleSourcesRepo(repos);
+    origin = await exampleSourcesRepo(repos, { projects: ['demo'] });
     await origin.commit('example sources');
     await markExportable(origin);
     daemon = await startGitDaemon(dirname(origin.dir));

@@ -90,16 +90,17 @@ describe('debianRelationsForBuildRequires', () => {
 });
 
 describe('builderFor', () => {
-  it('has builders for deb and rpm only', () => {
+  it('has builders for every kind; docker needs a registry', () => {
     assert.equal(builderFor('deb').kind, 'deb');
     assert.equal(builderFor('rpm').kind, 'rpm');
+    assert.equal(builderFor('kiwi').kind, 'kiwi');
     assert.throws(
-      () => builderFor('kiwi'),
-      (error: unknown) => isBuildfleetError(error, 'build-failed') && !error.retriable && /kiwi/.test(error.message),
+      () => builderFor('docker'),
+      (error: unknown) => isBuildfleetError(error, 'kind-unsupported') && !error.retriable,
     );
     assert.deepEqual(
       (['deb', 'rpm', 'kiwi', 'docker'] as const).filter((kind) => isBuilderKind(kind)),
-      ['deb', 'rpm'],
+      ['deb', 'rpm', 'kiwi', 'docker'],
     );
   });
 });

@@ -24,6 +24,7 @@ export {
   type RpmRepository,
 } from './dist.ts';
 export type { PackageFiles } from './package-files.ts';
+export { KIWI_ARG_OPTIONS, parseKiwiArgs, type KiwiArgs, type KiwiArgsProblem, type KiwiOption } from './kiwi-args.ts';
 export {
   debianBuildDepends,
   debianArchOf,
@@ -39,6 +40,7 @@ export {
   DistFormats,
   BootstrapTools,
   NOOP_LIMITS,
+  DOCKER_IMAGE_NAME_PATTERN,
   type DistFormat,
   type BootstrapTool,
 } from './schemas.ts';

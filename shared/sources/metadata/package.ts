@@ -9,6 +9,7 @@ import { BuildfleetError } from '../../errors/index.ts';
 import type { BuildKind } from '../../messages/build-request.ts';
 import { checkSchema } from './check-schema.ts';
 import { distUndefined, loadDistIfDefined, type DistSpec } from './dist.ts';
+import { parseKiwiArgs } from './kiwi-args.ts';
 import { decideKind, findBuildFiles, packageFilesFor, type PackageFiles } from './package-files.ts';
 import { CloudBuilderFileSchema, NOOP_LIMITS, PackageFileSchema, type PackageFile } from './schemas.ts';
 import { metadataInvalid, problemError, readYamlSource, type FieldPath, type YamlSource } from './yaml-source.ts';
@@ -41,7 +42,8 @@ export interface PackageSpec {
   targets: PackageTarget[];
   /** Build files relative to `dir`. */
   files: PackageFiles;
-  docker: { buildArgs: Record<string, string>; target?: string };
+  /** Kind docker: build args, the stage to build, and the image name below the registry (default: `name`). */
+  docker: { buildArgs: Record<string, string>; target?: string; name?: string };
   kiwi: { profiles: string[]; args: string[] };
   /**
    * Kind noop: how long the build waits (ms), the size of the file it writes (bytes), how many
@@ -89,6 +91,13 @@ export async function loadPackage(options: {
   if (metadata.noop !== undefined && decision.kind !== 'noop') {
     throw problemError(source, { path: ['noop'], reason: `is for kind noop only; this package is ${decision.kind}` });
   }
+  if (metadata.kiwi !== undefined && decision.kind !== 'kiwi') {
+    throw problemError(source, { path: ['kiwi'], reason: `is for kind kiwi only; this package is ${decision.kind}` });
+  }
+  const kiwiArgs = parseKiwiArgs(metadata.kiwi?.args ?? []);
+  if ('reason' in kiwiArgs) {
+    throw problemError(source, { path: ['kiwi', 'args', kiwiArgs.index], reason: kiwiArgs.reason });
+  }
   const targets = await completeTargets(metadata, decision.kind, source, options);
   const ignored = own !== undefined && (await exists(join(dir, CLOUD_BUILDER_FILE)));
   return {
@@ -106,6 +115,7 @@ export async function loadPackage(options: {
     docker: {
       buildArgs: metadata.docker?.buildArgs ?? {},
       ...(metadata.docker?.target === undefined ? {} : { target: metadata.docker.target }),
+      ...(metadata.docker?.name === undefined ? {} : { name: metadata.docker.name }),
     },
     kiwi: { profiles: metadata.kiwi?.profiles ?? [], args: metadata.kiwi?.args ?? [] },
     noop: {

@@ -31,6 +31,16 @@ const PackageName = () =>
     [PATTERN_PHRASE]: 'a package name of letters, digits, ".", "+", "_", "~" and "-"',
   });
 
+/** A docker repository path below the registry (`hello`, `team/hello`): lower case, as registries require. */
+export const DOCKER_IMAGE_NAME_PATTERN =
+  '^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$';
+const DockerImageName = () =>
+  Type.String({
+    pattern: DOCKER_IMAGE_NAME_PATTERN,
+    maxLength: 200,
+    [PATTERN_PHRASE]: 'an image name of lower-case letters, digits and ".", "_", "-" separators, "/" between parts',
+  });
+
 const Url = () =>
   Type.String({ pattern: '^(https?|file)://\\S+$', [PATTERN_PHRASE]: 'an http://, https:// or file:// URL' });
 
@@ -59,7 +69,11 @@ export const PackageFileSchema = Type.Object(
     targets: Type.Array(PackageTargetSchema, { minItems: 1 }),
     docker: Type.Optional(
       Type.Object(
-        { buildArgs: Type.Optional(Type.Record(Type.String(), Type.String())), target: Type.Optional(Text()) },
+        {
+          buildArgs: Type.Optional(Type.Record(Type.String(), Type.String())),
+          target: Type.Optional(Text()),
+          name: Type.Optional(DockerImageName()),
+        },
         strict,
       ),
     ),
