@@ -91,7 +91,8 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
         const end = events.find((e) => e.buildId === request.buildId && e.state === 'succeeded');
         assert.ok(end, `succeeded: ${JSON.stringify(events.at(-1))}`);
         assert.equal(end.runnerId, 'process-runner');
-        assert.match(output, /"msg":"runner: build ended"/);
+        // The runner logs the end after it published the event the test saw.
+        await waitFor(() => output.includes('"msg":"runner: build ended"'), 'the runner to log the end', 10_000);
         assert.match(output, /host buildroot/i, 'the host buildroot says it is not isolated');
 
         // Its Prometheus endpoint counts what it did.

@@ -28,8 +28,11 @@ interface Deps {
 }
 
 /**
- * One member of a Kafka consumer group. Offsets are committed one by one after the record is
- * handled, so a member that dies loses nothing and a member that closes commits all it handled.
+ * One member of a Kafka consumer group. A record's offset is committed only after the record is
+ * handled, so a member that dies loses nothing (at-least-once) and a member that closes commits
+ * all it handled. Commits go out in the background, one request at a time carrying the latest
+ * handled offset of each partition: the handler of the next record does not wait for a commit
+ * round trip (which capped a consumer at about one record per round trip).
  */
 export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps): Promise<Subscription> {
   const { groupId, logger } = deps;
@@ -62,6 +65,29 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
     logger.error({ err: event.payload.error, group: groupId, restart: event.payload.restart }, 'bus: consumer crashed');
   });
 
+  // Handled but not yet committed: the next offset per partition, and the commit going out.
+  const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+  let committing: Promise<void> | null = null;
+  async function commitPending(): Promise<void> {
+    while (toCommit.size > 0) {
+      const offsets = [...toCommit.values()];
+      toCommit.clear();
+      try {
+        await consumer.commitOffsets(offsets);
+      } catch (error) {
+        // A rebalance or a lost connection: the records come again (to this member or another).
+        logger.warn({ err: error, group: groupId, offsets }, 'bus: offsets not committed; records may come again');
+      }
+    }
+    // Right after the check, with no await between: an offset added later starts a new round.
+    committing = null;
+  }
+  function commitLater(topic: string, partition: number, offset: string): Promise<void> {
+    toCommit.set(`${topic}:${partition}`, { topic, partition, offset });
+    committing ??= commitPending();
+    return committing;
+  }
+
   async function eachMessage({ topic, partition, message }: EachMessagePayload): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.headers ?? {})) {
@@ -92,7 +118,9 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
       }
       return;
     }
-    await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+    const committed = commitLater(topic, partition, (BigInt(message.offset) + 1n).toString());
+    // While closing, the last records are committed before the member leaves.
+    if (abort.signal.aborted) await committed;
   }
 
   await consumer.connect();
@@ -125,6 +153,7 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
     close: () =>
       (closing ??= (async () => {
         abort.abort(new Error('subscription closed'));
+        await committing;
         await consumer.disconnect();
         markReady();
         if (deps.privateGroup) {
