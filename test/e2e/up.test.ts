@@ -141,8 +141,9 @@ describe('buildfleet up: the all-in-one cluster on the embedded bus', { timeout:
       JSON.stringify(kiwi.artifacts),
     );
     // Every example done: up prints what it built and the lines for apt and dnf.
-    await waitFor(() => output.includes('repositories (paste these lines'), 'the summary', 60_000);
-    assert.match(output, /signed-by=.* http:\/\/127\.0\.0\.1:\d+\/repos\/projects\/demo\/bookworm/);
+    const aptLine = /signed-by=.* http:\/\/127\.0\.0\.1:\d+\/repos\/projects\/demo\/bookworm/;
+    await waitFor(() => aptLine.test(output), `the summary with the apt line:\n${output}`, 60_000);
+    assert.match(output, /projects\/images\/hello-kiwi@bookworm\.x86_64 {2}published/);
   });
 
   it('a commit to its sources repository rebuilds only the changed package; SIGTERM stops it (exit 0)', async () => {
