@@ -1,13 +1,14 @@
 /**
  * Turns a submission into the commit and targets to build: resolves the ref, reads the
  * package's buildfleet.yml and the dists at that commit (a checkout per commit, kept for the
- * next submissions of the same commit), and keeps the targets the submission asks for.
+ * next submissions of the same commit, with the dists read from it), and keeps the targets the
+ * submission asks for.
  */
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError } from '../shared/errors/index.ts';
 import type { BuildSubmit } from '../shared/messages/index.ts';
-import { isFullCommitId, loadPackage, type SourceRepo } from '../shared/sources/index.ts';
+import { isFullCommitId, loadPackage, type DistCache, type SourceRepo } from '../shared/sources/index.ts';
 import type { ResolvedSubmit } from './core/build-table.ts';
 import { KeyedLock } from '../shared/sources/git/keyed-lock.ts';
 
@@ -34,6 +35,11 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
   const checkouts = join(options.workDir, 'checkouts');
   const lock = new KeyedLock();
   const recent: string[] = [];
+  /**
+   * Dists read per kept checkout: a commit's files never change, and reading every target's dist
+   * file again for each submission was most of a submission's handling for packages of many targets.
+   */
+  const dists = new Map<string, DistCache>();
 
   async function checkout(commit: string, signal?: AbortSignal): Promise<string> {
     const dir = join(checkouts, commit);
@@ -46,7 +52,10 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
       recent.push(commit);
       while (recent.length > (options.keepCheckouts ?? 8)) {
         const old = recent.shift();
-        if (old) await rm(join(checkouts, old), { recursive: true, force: true });
+        if (old) {
+          dists.delete(old);
+          await rm(join(checkouts, old), { recursive: true, force: true });
+        }
       }
       return dir;
     });
@@ -59,7 +68,19 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
         ? ref
         : await options.sources.resolveRef({ url: options.url, ref, ...(signal ? { signal } : {}) });
       const repoDir = await checkout(commit, signal);
-      const spec = await loadPackage({ repoDir, packageDir: submit.project });
+      let distCache = dists.get(commit);
+      if (distCache === undefined) {
+        distCache = new Map();
+        dists.set(commit, distCache);
+      }
+      let spec;
+      try {
+        spec = await loadPackage({ repoDir, packageDir: submit.project, distCache });
+      } catch (error) {
+        // A failed read may be passing (a file descriptor limit): the next submission reads again.
+        dists.delete(commit);
+        throw error;
+      }
       const declared = spec.targets.map((t) => ({
         target: { dist: t.dist, arch: t.arch },
         kind: spec.kind,

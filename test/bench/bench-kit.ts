@@ -61,8 +61,7 @@ export interface NoopKey {
 /**
  * A sources repo whose `projects` noop packages each declare a target on each of `dists`
  * dists, committed, and the build keys of that grid (project-major). A submission naming one
- * project and one target is one build; distinct keys never share a build. The grid keeps the
- * tree small (a runner checks out the whole tree for every build): 40 x 40 keys take 80 files.
+ * project and one target is one build; distinct keys never share a build.
  */
 export async function noopSourcesRepo(
   repos: TestGitRepos,
@@ -85,7 +84,12 @@ export async function noopSourcesRepo(
   return { repo, commit: await repo.commit(`${grid.projects} noop packages x ${grid.dists} dists`), keys };
 }
 
-/** A grid of about `count` keys: the dists and projects of a square. */
+/**
+ * A square grid of at least `count` keys. Both sides cost: a runner extracts the whole tree for
+ * every build (so many packages make every build slower and load the machine), and the scheduler
+ * parses a package's buildfleet.yml for each submission (its targets' dist files are read once per
+ * commit). 40 x 40 keys take 80 files.
+ */
 export function gridFor(count: number): { projects: number; dists: number } {
   const dists = Math.max(1, Math.ceil(Math.sqrt(count)));
   return { projects: Math.max(1, Math.ceil(count / dists)), dists };
