@@ -34,6 +34,12 @@ export const ErrorCodes = {
   'exec-timeout': { retriable: false },
   aborted: { retriable: false },
   'build-failed': { retriable: false },
+  /** A dependency (one of our own packages this build needs) failed, so this build never ran. */
+  'dependency-failed': { retriable: false },
+  /** A build dependency that neither our packages nor the dist's repositories satisfy. */
+  'dependency-unresolvable': { retriable: false },
+  /** Packages of one batch need each other: none can be built first (`buildfleet build --ignore-deps`). */
+  'dependency-cycle': { retriable: false },
   'kind-unsupported': { retriable: false },
   'buildroot-failed': { retriable: true },
   'upload-failed': { retriable: true },

@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   ArtifactSchema,
+  BuiltAgainstSchema,
   Attempt,
   CommitId,
   DurationsSchema,
@@ -48,6 +49,16 @@ export const BuildEventSchema = Type.Object(
       }),
     ),
     repo: Type.Optional(PublishedRepoSchema),
+    builtAgainst: Type.Optional(
+      Type.Array(BuiltAgainstSchema, {
+        description: 'succeeded: our own packages (of the published repositories) the buildroot had',
+      }),
+    ),
+    waitingFor: Type.Optional(
+      Type.Array(NonEmptyString('build id'), {
+        description: 'waiting: the builds of dependencies that must be published first',
+      }),
+    ),
   },
   { description: 'A build changed state (or, with state heartbeat, renewed its lease).' },
 );

@@ -23,6 +23,19 @@ export const BuildSubmitSchema = Type.Object(
     reason: Type.Optional(literalUnion(SubmitReasons, { description: 'why the build was asked for' })),
     requestedBy: Type.Optional(Type.String({ description: 'who or what asked (user, tool, webhook)' })),
     at: Type.Optional(IsoDateTime('when the submission was made')),
+    batch: Type.Optional(
+      Type.Array(NonEmptyString('package directory'), {
+        maxItems: 100_000,
+        description:
+          'every project submitted together with this one at the same ref (a commit, build --all): ' +
+          'a dependency among them is built and published first, even when its submission arrives later',
+      }),
+    ),
+    ignoreDeps: Type.Optional(
+      Type.Boolean({
+        description: 'build against what is published now, without waiting for dependencies (breaks cycles)',
+      }),
+    ),
   },
   { description: 'A request to build a package of the sources repo, for all or some of its targets.' },
 );

@@ -119,3 +119,11 @@ export const MessageSourceSchema = Type.Object({
   instance: NonEmptyString('instance id of that service, e.g. the runner id'),
 });
 export type MessageSource = Static<typeof MessageSourceSchema>;
+
+/** One of our own packages a build installed into its buildroot (set on `succeeded`). */
+export const BuiltAgainstSchema = Type.Object({
+  package: NonEmptyString('binary package name, e.g. libbfgreet-dev'),
+  version: NonEmptyString('exact version installed, e.g. 1.1-1'),
+  buildId: Type.Optional(NonEmptyString('the build that made that package, when the repository says')),
+});
+export type BuiltAgainst = Static<typeof BuiltAgainstSchema>;
