@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { compareDebianVersions, versionWithoutEpoch } from './debian-version.ts';
+import { compareDebianVersions, versionWithoutEpoch } from '../../shared/versions/debian-version.ts';
 
 /** One binary package (.deb) to publish. */
 export interface AptBinaryPackage {

@@ -3,7 +3,7 @@ export {
   parseDebianVersion,
   versionWithoutEpoch,
   type DebianVersion,
-} from './debian-version.ts';
+} from '../../shared/versions/debian-version.ts';
 export {
   planAptRepository,
   poolDirectory,

@@ -1,4 +1,4 @@
-export { compareEvr, formatEvr, rpmvercmp, type Evr } from './rpm-version.ts';
+export { compareEvr, formatEvr, rpmvercmp, type Evr } from '../../shared/versions/rpm-version.ts';
 export {
   DEFAULT_KEEP_VERSIONS,
   planRpmRepository,

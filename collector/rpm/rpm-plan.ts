@@ -1,5 +1,5 @@
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { compareEvr, type Evr } from './rpm-version.ts';
+import { compareEvr, type Evr } from '../../shared/versions/rpm-version.ts';
 
 /** One rpm file offered to the repository, with the header fields the layout needs. */
 export interface RpmPackage extends Evr {

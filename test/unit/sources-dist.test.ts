@@ -69,7 +69,28 @@ packages: [build-essential, fakeroot, build-essential]
       runnerGroup: 'default',
       packages: ['build-essential', 'fakeroot'],
       arches: undefined,
+      ownRepositories: true,
     });
+  });
+
+  it('reads repository keys and the own repositories a dist installs from', async () => {
+    const dist = await distFrom(`format: deb
+base: { image: "localhost/builder:1" }
+repositories:
+  - { url: "http://127.0.0.1:8080/extra", suite: stable, key: "https://keys.example.com/extra.asc" }
+  - { url: "http://127.0.0.1:8080/other", suite: stable, key: "./keys/other.gpg" }
+ownRepositories: [projects/testdist, projects/libs/testdist]
+`);
+    assert.deepEqual(
+      dist.repositories.map((repository) => repository.key),
+      [
+        { kind: 'url', url: 'https://keys.example.com/extra.asc' },
+        { kind: 'path', path: 'keys/other.gpg' },
+      ],
+    );
+    assert.deepEqual(dist.ownRepositories, ['projects/testdist', 'projects/libs/testdist']);
+    const off = await distFrom('format: rpm\nbase: { image: x }\nownRepositories: false\n');
+    assert.equal(off.ownRepositories, false);
   });
 
   it('reads an image-based rpm dist with rpm-md repositories', async () => {
@@ -95,6 +116,14 @@ arches: [x86_64]
     const bootstrap = 'base:\n  bootstrap: { tool: debootstrap, suite: bookworm, mirror: "http://m/debian" }\n';
     const cases: [string, string][] = [
       ['base: { image: x }\n', 'dists/testdist.yml: field "format" is required'],
+      [
+        'format: deb\nbase: { image: x }\nrepositories:\n  - { url: "http://r", suite: s, key: "../k.asc" }\n',
+        'dists/testdist.yml line 4: field "repositories[0].key" must be an http(s):// or file:// URL or a relative path in the sources repo (no "..")',
+      ],
+      [
+        'format: deb\nbase: { image: x }\nownRepositories: [projects/other]\n',
+        'dists/testdist.yml line 3: field "ownRepositories[0]" must be a repo key of this dist, "<parent dir of the packages>/testdist" (e.g. projects/testdist)',
+      ],
       ['format: tar\nbase: { image: x }\n', 'dists/testdist.yml line 1: field "format" must be one of "deb", "rpm"'],
       [
         'format: deb\nbase:\n  image: x\n  bootstrap: { tool: mmdebstrap, suite: s, mirror: "http://m" }\n',

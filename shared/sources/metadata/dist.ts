@@ -35,18 +35,34 @@ export type DistBase =
   | { kind: 'image'; image: string }
   | { kind: 'bootstrap'; tool: BootstrapTool; suite: string; mirror: string; variant: string; components: string[] };
 
-/** An apt source of the buildroot: `deb <url> <suite> <components...>`. */
+/**
+ * The OpenPGP public key a repository is signed with (armored or binary): fetched by the runner
+ * (`url`: http, https or file) or read from the sources repo at the commit being built (`path`,
+ * relative to its root).
+ */
+export type RepositoryKey = { kind: 'url'; url: string } | { kind: 'path'; path: string };
+
+/** An apt source of the buildroot: `deb [signed-by=<key>] <url> <suite> <components...>`. */
 export interface AptRepository {
   url: string;
   suite: string;
   components: string[];
+  /** Without one, apt trusts the base system's keyring (fine for the bootstrap mirror). */
+  key?: RepositoryKey;
 }
 
 /** An rpm-md repository (a dnf/zypper baseurl) with the name it gets in the buildroot. */
 export interface RpmRepository {
   url: string;
   name: string;
+  key?: RepositoryKey;
 }
+
+/**
+ * Which of buildfleet's own published repositories of this dist a buildroot installs from:
+ * every repo key of the dist (`true`, the default), none, or the listed repo keys.
+ */
+export type OwnRepositories = boolean | string[];
 
 interface DistCommon {
   name: string;
@@ -59,6 +75,8 @@ interface DistCommon {
   packages: string[];
   /** The arches the dist can be built for; undefined: any. */
   arches: string[] | undefined;
+  /** @default true */
+  ownRepositories: OwnRepositories;
 }
 
 /**
@@ -135,6 +153,7 @@ export function distFromSource(name: string, source: YamlSource): DistSpec {
     runnerGroup: data.runnerGroup ?? DEFAULT_RUNNER_GROUP,
     packages: [...new Set(data.packages ?? [])],
     arches: data.arches,
+    ownRepositories: ownRepositoriesOf(name, data, source),
   };
   if (data.format === 'rpm') return { ...common, format: 'rpm', repositories: rpmRepositories(data, source) };
   return { ...common, format: 'deb', repositories: aptRepositories(data, base, source) };
@@ -172,7 +191,13 @@ function aptRepositories(data: DistFile, base: DistBase, source: YamlSource): Ap
     if (repository.suite === undefined) {
       throw problemError(source, { path: ['repositories', index, 'suite'], reason: 'is required for a deb dist' });
     }
-    return { url: repository.url, suite: repository.suite, components: repository.components ?? ['main'] };
+    const key = keyOf(repository.key, source, index);
+    return {
+      url: repository.url,
+      suite: repository.suite,
+      components: repository.components ?? ['main'],
+      ...(key === undefined ? {} : { key }),
+    };
   });
   if (base.kind !== 'bootstrap') return listed;
   const mirrorListed = listed.some((repo) => sameUrl(repo.url, base.mirror) && repo.suite === base.suite);
@@ -186,8 +211,40 @@ function rpmRepositories(data: DistFile, source: YamlSource): RpmRepository[] {
         throw problemError(source, { path: ['repositories', index, key], reason: 'is for deb dists only' });
       }
     }
-    return { url: repository.url, name: repository.name ?? `repo${index + 1}` };
+    const key = keyOf(repository.key, source, index);
+    return { url: repository.url, name: repository.name ?? `repo${index + 1}`, ...(key === undefined ? {} : { key }) };
   });
+}
+
+const KEY_URL = /^(https?|file):\/\/\S+$/;
+
+function keyOf(key: string | undefined, source: YamlSource, index: number): RepositoryKey | undefined {
+  if (key === undefined) return undefined;
+  if (KEY_URL.test(key)) return { kind: 'url', url: key };
+  const segments = key.split('/');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(key) || key.startsWith('/') || segments.some((s) => s === '' || s === '..')) {
+    throw problemError(source, {
+      path: ['repositories', index, 'key'],
+      reason: 'must be an http(s):// or file:// URL or a relative path in the sources repo (no "..")',
+    });
+  }
+  return { kind: 'path', path: segments.filter((s) => s !== '.').join('/') };
+}
+
+/** A listed repo key is `<parent dir of the packages>/<dist>`: it must end with this dist's name. */
+function ownRepositoriesOf(name: string, data: DistFile, source: YamlSource): OwnRepositories {
+  const own = data.ownRepositories ?? true;
+  if (typeof own === 'boolean') return own;
+  own.forEach((repoKey, index) => {
+    const segments = repoKey.split('/');
+    if (segments.length < 2 || segments.at(-1) !== name || segments.some((s) => s === '' || s === '.' || s === '..')) {
+      throw problemError(source, {
+        path: ['ownRepositories', index],
+        reason: `must be a repo key of this dist, "<parent dir of the packages>/${name}" (e.g. projects/${name})`,
+      });
+    }
+  });
+  return [...new Set(own)];
 }
 
 function sameUrl(a: string, b: string): boolean {

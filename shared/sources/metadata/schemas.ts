@@ -155,11 +155,15 @@ export const DistFileSchema = Type.Object(
             suite: Type.Optional(Text()),
             components: Type.Optional(Type.Array(Text(), { minItems: 1 })),
             name: Type.Optional(Segment('updates')),
+            /** The repository's OpenPGP public key (armored or binary): an http(s)/file URL or a path in the sources repo. */
+            key: Type.Optional(Text()),
           },
           strict,
         ),
       ),
     ),
+    /** Our own published repositories of this dist that buildroots install from: all (true), none, or these repo keys. */
+    ownRepositories: Type.Optional(Type.Union([Type.Boolean(), Type.Array(Text(), { minItems: 1 })])),
     runnerGroup: Type.Optional(Segment('default')),
     packages: Type.Optional(Type.Array(Text())),
     arches: Type.Optional(Type.Array(Segment('x86_64'), { minItems: 1 })),
