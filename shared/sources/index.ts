@@ -14,3 +14,4 @@ export type {
 export { createSourceMirror, type SourceMirrorOptions } from './git/mirror.ts';
 export { isFullCommitId, mirrorDirName, normaliseRepoUrl, redactCredentials } from './git/repo-url.ts';
 export * from './metadata/index.ts';
+export * from './graph/index.ts';

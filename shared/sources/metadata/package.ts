@@ -47,9 +47,10 @@ export interface PackageSpec {
   kiwi: { profiles: string[]; args: string[] };
   /**
    * Kind noop: how long the build waits (ms), the size of the file it writes (bytes), how many
-   * log lines it writes first, and, for tests, the message it fails with instead.
+   * log lines it writes first, for tests the message it fails with instead, and the names it
+   * provides and needs in the dependency graph.
    */
-  noop: { ms: number; bytes: number; logLines: number; fail?: string };
+  noop: { ms: number; bytes: number; logLines: number; fail?: string; provides: string[]; needs: string[] };
   /** Limits; undefined means the runner's default. The build never has network. */
   build: { timeoutMinutes?: number; memoryMb?: number; network: false };
 }
@@ -123,6 +124,8 @@ export async function loadPackage(options: {
       bytes: metadata.noop?.bytes ?? NOOP_LIMITS.defaultBytes,
       logLines: metadata.noop?.logLines ?? 0,
       ...(metadata.noop?.fail === undefined ? {} : { fail: metadata.noop.fail }),
+      provides: metadata.noop?.provides ?? [name],
+      needs: metadata.noop?.needs ?? [],
     },
     build: { ...metadata.build, network: false },
   };

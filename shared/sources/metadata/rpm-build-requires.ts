@@ -26,12 +26,12 @@ export function rpmBuildRequires(specText: string): string[] {
   return requirements;
 }
 
-/** A line ending in a backslash goes on with the next one (used in long %global values). */
-function joinContinuations(text: string): string[] {
+/** A line ending in a backslash goes on with the next one (used in long %global values). Also used by the graph (shared/sources/graph). */
+export function joinContinuations(text: string): string[] {
   return text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
 }
 
-function simpleMacros(lines: string[]): Map<string, string> {
+export function simpleMacros(lines: string[]): Map<string, string> {
   const macros = new Map<string, string>();
   for (const line of lines) {
     const tag = /^\s*(Name|Version|Release)\s*:\s*(\S+)\s*$/i.exec(line);
@@ -46,7 +46,7 @@ function simpleMacros(lines: string[]): Map<string, string> {
   return macros;
 }
 
-function expandMacros(text: string, macros: ReadonlyMap<string, string>): string {
+export function expandMacros(text: string, macros: ReadonlyMap<string, string>): string {
   return text
     .replace(/%\{\?([A-Za-z_]\w*)\}/g, (_all, name: string) => macros.get(name) ?? '')
     .replace(/%\{([A-Za-z_]\w*)\}/g, (all, name: string) => macros.get(name) ?? all)
@@ -58,7 +58,7 @@ function expandMacros(text: string, macros: ReadonlyMap<string, string>): string
  * together: `name op version` triples, and anything inside parentheses or braces
  * (`pkgconfig(x)`, rich dependencies `(a or b)`, `%{...}`).
  */
-function splitRequirements(value: string): string[] {
+export function splitRequirements(value: string): string[] {
   const tokens = tokenize(value);
   const requirements: string[] = [];
   for (let index = 0; index < tokens.length; index++) {

@@ -89,6 +89,10 @@ export const PackageFileSchema = Type.Object(
           logLines: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
           /** After waiting, fail the build (`build-failed`) with this message instead of writing the file. */
           fail: Type.Optional(Text()),
+          /** Names this package provides in the dependency graph (benchmarks, tests). @default [its name] */
+          provides: Type.Optional(Type.Array(Text())),
+          /** Names it needs: an edge to each of our packages that provides one. @default [] */
+          needs: Type.Optional(Type.Array(Text())),
         },
         strict,
       ),
