@@ -7,7 +7,7 @@ export function eventOf(
     Partial<Pick<TrackedBuild, 'runnerId'>>,
   state: BuildState,
   instance: string,
-  extra: { submitId?: string; reason?: string; error?: ErrorInfo } = {},
+  extra: { submitId?: string; reason?: string; error?: ErrorInfo; waitingFor?: string[] } = {},
 ): BuildEvent {
   return {
     v: 1,
@@ -25,6 +25,7 @@ export function eventOf(
     ...(extra.submitId !== undefined ? { submitId: extra.submitId } : {}),
     ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
     ...(extra.error !== undefined ? { error: extra.error } : {}),
+    ...(extra.waitingFor !== undefined ? { waitingFor: extra.waitingFor } : {}),
   };
 }
 

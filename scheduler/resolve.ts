@@ -7,9 +7,11 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError } from '../shared/errors/index.ts';
-import type { BuildSubmit } from '../shared/messages/index.ts';
+import { buildKeyOf, type BuildSubmit, type Target } from '../shared/messages/index.ts';
 import { isFullCommitId, loadPackage, type DistCache, type SourceRepo } from '../shared/sources/index.ts';
+import { createGraphCache, dependenciesOf, loadSourceGraph, type SourceGraph } from '../shared/sources/graph/index.ts';
 import type { ResolvedSubmit } from './core/build-table.ts';
+import type { PlannedDependency } from './core/tracked-build.ts';
 import { KeyedLock } from '../shared/sources/git/keyed-lock.ts';
 
 export interface SubmitResolverOptions {
@@ -81,11 +83,16 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
         dists.delete(commit);
         throw error;
       }
-      const declared = spec.targets.map((t) => ({
-        target: { dist: t.dist, arch: t.arch },
-        kind: spec.kind,
-        runnerGroup: t.runnerGroup,
-      }));
+      const graph = submit.ignoreDeps === true ? undefined : await graphs.get(commit, () => loadSourceGraph(repoDir));
+      const declared = spec.targets.map((t) => {
+        const target = { dist: t.dist, arch: t.arch };
+        return {
+          target,
+          kind: spec.kind,
+          runnerGroup: t.runnerGroup,
+          ...(graph ? { dependencies: dependenciesAt(graph, submit.project, target) } : {}),
+        };
+      });
       if (!submit.targets) return { commit, sourceUrl: options.url, targets: declared };
       const targets = submit.targets.map((wanted) => {
         const found = declared.find((d) => d.target.dist === wanted.dist && d.target.arch === wanted.arch);
@@ -103,6 +110,23 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
       return { commit, sourceUrl: options.url, targets };
     },
   };
+}
+
+/**
+ * The builds a target of `project` needs first: for each graph edge of its dist, the dependency's
+ * target of the same arch. A dependency without that arch is not built for it: what the dist's
+ * repositories or our published repositories have is used.
+ */
+export function dependenciesAt(graph: SourceGraph, project: string, target: Target): PlannedDependency[] {
+  const distGraph = graph.dists.find((d) => d.dist === target.dist);
+  if (!distGraph) return [];
+  const planned: PlannedDependency[] = [];
+  for (const edge of dependenciesOf(graph.dists, target.dist, project)) {
+    const node = distGraph.nodes.find((n) => n.project === edge.to);
+    if (!node?.arches.includes(target.arch)) continue;
+    planned.push({ project: edge.to, buildKey: buildKeyOf(edge.to, target), packages: edge.packages });
+  }
+  return planned;
 }
 
 /** Removes checkouts left by an earlier process (they are cheap to make again). */

@@ -100,6 +100,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
               ...(effect.submitId !== undefined ? { submitId: effect.submitId } : {}),
               ...(effect.reason !== undefined ? { reason: effect.reason } : {}),
               ...(effect.error !== undefined ? { error: effect.error } : {}),
+              ...(effect.waitingFor !== undefined ? { waitingFor: effect.waitingFor } : {}),
             }),
           );
           break;
@@ -219,7 +220,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       await failSubmit(submit, failure);
       return;
     }
-    const { buildIds, effects } = table.submit(submit, resolved);
+    const { buildIds, effects } = table.submit(submit, resolved, Date.now());
     await run(effects);
     logger.info(
       { submitId: submit.submitId, project: submit.project, buildIds, ms: Date.now() - started },
@@ -267,6 +268,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       await publishEvent(eventOf(build, 'submitted', options.instanceId, { submitId: submit.submitId }));
       await publishEvent(eventOf(build, 'failed', options.instanceId, { submitId: submit.submitId, error: errorInfo }));
     }
+    // Builds of its batch that waited for this package's build fail instead of waiting.
+    await run(table.submitFailed(submit.project, `[${error.code}] ${error.message}`));
     logger.warn({ submitId: submit.submitId, project: submit.project, err: error }, 'scheduler: submission failed');
   }
 
@@ -296,6 +299,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         if (build.phase === 'done') told.delete(build.buildId);
         await run(effects);
       }
+      await run(table.expireDependencyWaits(Date.now()));
       for (const build of table.undispatched()) await dispatch(build);
       const members = new Map<string, number>();
       for (const build of table.waiting()) {
@@ -323,11 +327,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     table,
     async start(signal) {
       const loaded = await options.state.load(signal);
-      table.restore(loaded.builds, loaded.submits, Date.now());
+      const restored = table.restore(loaded.builds, loaded.submits, Date.now());
       logger.info(
         { active: table.size, submits: loaded.submits.length, cursors: loaded.cursors.size },
         'scheduler: state loaded',
       );
+      await run(restored);
       subscriptions.push(
         await bus.consume<BuildEvent>({
           topics: [topics.events],

@@ -11,7 +11,16 @@ export type SchedulerEffect =
   /** Remember a submission and the builds it gave. */
   | { type: 'persist-submit'; submitId: string; buildIds: string[] }
   /** Publish a build.event for the build. */
-  | { type: 'event'; build: TrackedBuild; state: BuildState; submitId?: string; reason?: string; error?: ErrorInfo }
+  | {
+      type: 'event';
+      build: TrackedBuild;
+      state: BuildState;
+      submitId?: string;
+      reason?: string;
+      error?: ErrorInfo;
+      /** `waiting` for dependencies: the builds that must be published first. */
+      waitingFor?: string[];
+    }
   /** Publish the request of the build's current attempt (and `queued` or `waiting`). */
   | { type: 'dispatch'; build: TrackedBuild; reason?: string }
   /** Ask the runners to abort the build (control.cancel). */

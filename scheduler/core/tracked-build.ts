@@ -5,8 +5,11 @@
  */
 import type { BuildKind, Target } from '../../shared/messages/index.ts';
 
-/** Where a build is, as the scheduler sees it. */
-export const SchedulerPhases = ['waiting', 'queued', 'running', 'done'] as const;
+/**
+ * Where a build is, as the scheduler sees it. `blocked`: not dispatched yet, because builds of
+ * its dependencies must be published first; `waiting`: dispatched, but no runner serves its topic.
+ */
+export const SchedulerPhases = ['blocked', 'waiting', 'queued', 'running', 'done'] as const;
 export type SchedulerPhase = (typeof SchedulerPhases)[number];
 
 export interface TrackedBuild {
@@ -35,6 +38,35 @@ export interface TrackedBuild {
   cancelRequested?: boolean;
   /** Infrastructure failures (lease expiries) so far. */
   expiries: number;
+  /** Dependencies (our own packages) to be published before this build is dispatched. */
+  waitFor?: DependencyWait[];
+  /**
+   * How a done build ended, as far as dependants care: `succeeded` (its packages are not in
+   * their repository yet), `published`, or `failed` (any other end). Kept so that a restart knows.
+   */
+  outcome?: BuildOutcome;
+  /** Epoch ms when the build was made (for dependency waits on builds not submitted yet). */
+  createdAt?: number;
+}
+
+export const BuildOutcomes = ['succeeded', 'published', 'failed'] as const;
+export type BuildOutcome = (typeof BuildOutcomes)[number];
+
+/** One dependency a blocked build waits for: the build of `buildKey` (once known) must be published. */
+export interface DependencyWait {
+  project: string;
+  buildKey: string;
+  /** The dependency's build; undefined while its submission (of the same batch) has not arrived. */
+  buildId?: string;
+  /** The names of the dependency that make the edge (`libfoo-dev`). */
+  packages: string[];
+}
+
+/** What a target needs of our own packages, from the graph at the build's commit. */
+export interface PlannedDependency {
+  project: string;
+  buildKey: string;
+  packages: string[];
 }
 
 /** One target of a resolved submission. */
@@ -42,4 +74,6 @@ export interface PlannedTarget {
   target: Target;
   kind: BuildKind;
   runnerGroup: string;
+  /** Our own packages this target builds against (graph edges of its dist). @default [] */
+  dependencies?: PlannedDependency[];
 }

@@ -7,7 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { BuildKinds, literalUnion, TargetSchema } from '../../shared/messages/index.ts';
-import { SchedulerPhases, type TrackedBuild } from '../core/tracked-build.ts';
+import { BuildOutcomes, SchedulerPhases, type TrackedBuild } from '../core/tracked-build.ts';
 
 const Text = () => Type.String({ minLength: 1 });
 
@@ -31,6 +31,18 @@ const TrackedBuildSchema = Type.Object({
   dispatchedAt: Type.Optional(Type.Number()),
   cancelRequested: Type.Optional(Type.Boolean()),
   expiries: Type.Integer({ minimum: 0 }),
+  waitFor: Type.Optional(
+    Type.Array(
+      Type.Object({
+        project: Text(),
+        buildKey: Text(),
+        buildId: Type.Optional(Text()),
+        packages: Type.Array(Type.String()),
+      }),
+    ),
+  ),
+  outcome: Type.Optional(literalUnion(BuildOutcomes)),
+  createdAt: Type.Optional(Type.Number()),
 });
 
 export const StateRecordSchema = Type.Union([

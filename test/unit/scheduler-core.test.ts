@@ -105,7 +105,7 @@ describe('buildIdOf', () => {
 describe('BuildTable.submit', () => {
   it('gives a new submission one build per target, with effects in order: state, then events and requests', () => {
     const table = tableOf();
-    const { buildIds, effects } = table.submit(submitOf('s-1'), resolvedAt(COMMIT_A));
+    const { buildIds, effects } = table.submit(submitOf('s-1'), resolvedAt(COMMIT_A), T0);
     const [bookworm, trixie] = [buildIdOf('s-1', KEY_BOOKWORM), buildIdOf('s-1', KEY_TRIXIE)];
     assert.deepEqual(buildIds, [bookworm, trixie]);
     assert.deepEqual(summary(effects), [
@@ -133,6 +133,7 @@ describe('BuildTable.submit', () => {
       dispatched: false,
       leaseMs: LEASE_MS,
       expiries: 0,
+      createdAt: T0,
     });
     assert.equal(table.size, 2);
     assert.deepEqual(table.submitted('s-1'), buildIds);
@@ -140,7 +141,7 @@ describe('BuildTable.submit', () => {
       table.undispatched().map((b) => b.buildId),
       buildIds,
     );
-    assert.deepEqual(table.phases(), { waiting: 0, queued: 2, running: 0 });
+    assert.deepEqual(table.phases(), { blocked: 0, waiting: 0, queued: 2, running: 0 });
   });
 
   it('handles the same submitId again as the same submission: same buildIds, only undispatched ones re-dispatched', () => {
@@ -251,7 +252,7 @@ describe('BuildTable dispatch and waiting', () => {
       table.waiting().map((w) => w.buildId),
       [b],
     );
-    assert.deepEqual(table.phases(), { waiting: 1, queued: 1, running: 0 });
+    assert.deepEqual(table.phases(), { blocked: 0, waiting: 1, queued: 1, running: 0 });
     assert.deepEqual(table.undispatched(), []);
 
     assert.equal(table.runnerAppeared(a), undefined, 'not waiting');
@@ -292,7 +293,7 @@ describe('BuildTable.onEvent', () => {
     assert.equal(build.phase, 'running');
     assert.equal(build.runnerId, 'runner-1');
     assert.equal(build.leaseUntil, T0 + 100 + 10_000);
-    assert.deepEqual(table.phases(), { waiting: 0, queued: 0, running: 1 });
+    assert.deepEqual(table.phases(), { blocked: 0, waiting: 0, queued: 0, running: 1 });
 
     assert.deepEqual(table.onEvent(runnerEvent(build, 'heartbeat', { leaseMs: 10_000 }), T0 + 5000), []);
     assert.equal(build.leaseUntil, T0 + 5000 + 10_000, 'renewed, nothing to persist');
