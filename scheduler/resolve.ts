@@ -42,6 +42,8 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
    * file again for each submission was most of a submission's handling for packages of many targets.
    */
   const dists = new Map<string, DistCache>();
+  /** The dependency graph per commit (every package's provides and needs): computed once per commit. */
+  const graphs = createGraphCache({ max: options.keepCheckouts ?? 8 });
 
   async function checkout(commit: string, signal?: AbortSignal): Promise<string> {
     const dir = join(checkouts, commit);
