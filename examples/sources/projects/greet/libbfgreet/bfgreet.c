@@ -1,0 +1,3 @@
+#include "bfgreet.h"
+
+const char *bfgreet_version(void) { return BFGREET_VERSION; }
