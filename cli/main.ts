@@ -3,6 +3,7 @@ import { isBuildfleetError } from '../shared/errors/index.ts';
 import { registerArtifacts } from './commands/artifacts.ts';
 import { registerBuild } from './commands/build.ts';
 import { registerCancel } from './commands/cancel.ts';
+import { registerGraph } from './commands/graph.ts';
 import { registerCollector } from './commands/collector.ts';
 import { registerInfoService } from './commands/info-service.ts';
 import { registerLogs } from './commands/logs.ts';
@@ -30,6 +31,7 @@ registerWatch(program);
 registerLogs(program);
 registerCancel(program);
 registerArtifacts(program);
+registerGraph(program);
 
 registerUp(program);
 registerScheduler(program);

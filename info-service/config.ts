@@ -28,6 +28,17 @@ export const InfoSettings = Type.Object({
   catchUpQuietMs: Type.Integer({ minimum: 100, default: 5000 }),
   /** On shutdown, open requests get this long before connections are cut. */
   graceMs: Type.Integer({ minimum: 0, default: 5000 }),
+  /** The sources repository, for `GET /api/graph`; without it that route answers 503 `sources-unconfigured`. */
+  sources: Type.Optional(
+    Type.Object({
+      /** Git URL or absolute path, as the scheduler's `scheduler.sources.url`. */
+      url: Type.String({ minLength: 1 }),
+      /** The ref answered when a request names none. */
+      branch: Type.String({ minLength: 1, default: 'main' }),
+      /** Holds the git mirror and the checkouts of recent commits. */
+      workDir: Type.String({ minLength: 1, default: 'var/info-service' }),
+    }),
+  ),
 });
 export type InfoSettings = Static<typeof InfoSettings>;
 

@@ -24,6 +24,7 @@ import { createMetrics, type Metrics } from '../shared/metrics/index.ts';
 import type { ArtifactStore } from '../shared/storage/index.ts';
 import { CatchUpTracker } from './catch-up.ts';
 import { EventStream } from './event-stream.ts';
+import type { GraphSource } from './graph-source.ts';
 import { createApiHandler } from './http/api.ts';
 import { createInfoHttpServer, type InfoHttpServer, type InfoHttpServerOptions } from './http/server.ts';
 import { LiveLogs, type LiveLogsOptions } from './live-logs.ts';
@@ -57,6 +58,8 @@ export interface InfoServiceOptions {
   keepAliveMs?: number;
   /** After a build ended, its log followers wait this long for the final log chunk. @default 10000 */
   logSettleMs?: number;
+  /** Answers `GET /api/graph`. @default none: the route answers 503 `sources-unconfigured` */
+  graphs?: GraphSource;
 }
 
 export interface InfoService {
@@ -168,6 +171,7 @@ export function createInfoService(options: InfoServiceOptions): InfoService {
     isReady: () => caughtUp && stopping === undefined,
     publishSubmit: (message) => bus.publish(topics.submit, { key: message.project, value: message }),
     publishCancel: (message) => bus.publish(topics.control, { key: message.buildId, value: message }),
+    ...(options.graphs ? { graphs: options.graphs } : {}),
   });
 
   /** Keeps a subscription for stop(); one that joined after stop() began is closed at once. */

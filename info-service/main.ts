@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { createBus } from '../shared/bus/index.ts';
 import { loadConfigWithSources, redactConfig } from '../shared/config/index.ts';
 import { createLifecycle } from '../shared/lifecycle/index.ts';
@@ -6,6 +7,7 @@ import { createLogger } from '../shared/log/index.ts';
 import { createMetrics } from '../shared/metrics/index.ts';
 import { storeFromConfig } from '../shared/storage/from-config.ts';
 import { InfoServiceConfig } from './config.ts';
+import { createGraphSource } from './graph-source.ts';
 import { createInfoService } from './info-service.ts';
 
 /** `buildfleet info-service --config <file>`: wires config -> adapters -> service -> HTTP -> signals, and runs. */
@@ -35,6 +37,16 @@ export async function runInfoServiceService(options: { configFile?: string }): P
       view: { maxBuilds: config.info.maxBuilds },
       logs: { maxLinesPerBuild: config.info.logLinesPerBuild },
       catchUpQuietMs: config.info.catchUpQuietMs,
+      ...(config.info.sources
+        ? {
+            graphs: createGraphSource({
+              url: config.info.sources.url,
+              branch: config.info.sources.branch,
+              workDir: resolve(config.info.sources.workDir),
+              logger,
+            }),
+          }
+        : {}),
     });
     lifecycle.onShutdown('info service', () => service.stop(), { phase: 'drain' });
     // Listening first: /healthz answers 503 while the view catches up.

@@ -254,7 +254,12 @@ export function listParams(filter: InfoQueryListFilter): string {
   return params.size > 0 ? `?${params.toString()}` : '';
 }
 
-function fetchError(error: unknown, base: string, path: string, signal: AbortSignal | undefined): BuildfleetError {
+export function fetchError(
+  error: unknown,
+  base: string,
+  path: string,
+  signal: AbortSignal | undefined,
+): BuildfleetError {
   if (signal?.aborted) return new BuildfleetError('aborted', `request to ${base}${path} aborted`, { cause: error });
   if (error instanceof Error && error.name === 'TimeoutError') {
     return new BuildfleetError('api-unavailable', `${base}${path} did not answer in time`, { cause: error });
@@ -269,7 +274,7 @@ function fetchError(error: unknown, base: string, path: string, signal: AbortSig
 }
 
 /** An error answer `{ error: { code, message } }` as a BuildfleetError carrying the status. */
-async function responseError(response: Response, method: string, path: string): Promise<BuildfleetError> {
+export async function responseError(response: Response, method: string, path: string): Promise<BuildfleetError> {
   const text = await response.text().catch(() => '');
   let code: string | undefined;
   let message: string | undefined;

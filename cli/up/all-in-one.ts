@@ -12,6 +12,7 @@ import { Type } from '@sinclair/typebox';
 import Docker from 'dockerode';
 import { createCollector } from '../../collector/collector.ts';
 import { createSigner } from '../../collector/signing/index.ts';
+import { createGraphSource } from '../../info-service/graph-source.ts';
 import { createInfoService, type InfoService } from '../../info-service/info-service.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { builderFor, LOCAL_IMAGES } from '../../runner/builders/index.ts';
@@ -134,6 +135,12 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       instanceId: 'up',
       publicUrl,
       serveRepos: true,
+      graphs: createGraphSource({
+        url: sources.url,
+        branch: options.branch ?? 'main',
+        workDir: join(dataDir, 'work', 'info-service'),
+        logger: logger.child({ service: 'info-service' }),
+      }),
     });
     const late: { webhook?: SchedulerService['webhook'] } = {};
     const server = await info.listen({

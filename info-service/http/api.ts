@@ -12,11 +12,12 @@ import { listRepositories } from '../../shared/repos/catalog.ts';
 import { createRepoRequestHandler } from '../../shared/repos/http.ts';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import type { EventStream } from '../event-stream.ts';
+import type { GraphSource } from '../graph-source.ts';
 import type { LiveLogs } from '../live-logs.ts';
 import type { BuildView } from '../view.ts';
 import { DASHBOARD_HTML } from './dashboard.ts';
 import { serveArtifact, serveEvents, serveLog } from './streams.ts';
-import { cancelOf, eventFilterOf, listFilterOf, submitOf, targetOf } from './requests.ts';
+import { cancelOf, eventFilterOf, graphQueryOf, listFilterOf, submitOf, targetOf } from './requests.ts';
 import { readJsonBody, sendError, sendJson } from './respond.ts';
 
 /** What the API needs from the service. */
@@ -34,6 +35,8 @@ export interface ApiContext {
   isReady(): boolean;
   publishSubmit(message: BuildSubmit): Promise<void>;
   publishCancel(message: ControlCancel): Promise<void>;
+  /** The dependency graph of the sources repo; absent when the service has no sources configured. */
+  graphs?: GraphSource;
 }
 
 type Handler = (request: IncomingMessage, response: ServerResponse, params: string[], url: URL) => Promise<void>;
@@ -195,6 +198,24 @@ export function createApiHandler(
           if (builds.length === 0) throw notFound('not-found', `no builds of project ${project}`);
           sendJson(response, 200, { project, builds });
           return Promise.resolve();
+        },
+      },
+    },
+    {
+      name: '/api/graph',
+      pattern: /^\/api\/graph$/,
+      needsView: false,
+      methods: {
+        GET: async (_request, response, _params, url) => {
+          const query = graphQueryOf(url.searchParams);
+          if (!ctx.graphs) {
+            throw new BuildfleetError(
+              'sources-unconfigured',
+              'this info service has no sources repository configured (info.sources.url), so it has no graph',
+            );
+          }
+          // A client that goes away does not stop the computation: the next caller of the commit shares it.
+          sendJson(response, 200, await ctx.graphs.graph(query));
         },
       },
     },

@@ -141,3 +141,14 @@ export function cancelOf(buildId: string, body: unknown, now: Date): ControlCanc
     }),
   );
 }
+
+/** `GET /api/graph?dist=D[&dist=E|,E]&ref=R`: dists may repeat or be comma-separated; none means all. */
+export function graphQueryOf(params: URLSearchParams): { ref?: string; dists?: string[] } {
+  const dists = params
+    .getAll('dist')
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
+  const ref = nonEmpty(params, 'ref');
+  return { ...(ref === undefined ? {} : { ref }), ...(dists.length === 0 ? {} : { dists }) };
+}

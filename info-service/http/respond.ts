@@ -30,6 +30,9 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   'bus-closed': 503,
   'topic-missing': 503,
   'storage-unavailable': 503,
+  'sources-unconfigured': 503,
+  'source-unavailable': 503,
+  'source-commit-missing': 404,
 };
 
 export function statusOf(code: ErrorCode): number {

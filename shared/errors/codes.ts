@@ -17,6 +17,8 @@ export const ErrorCodes = {
   'request-invalid': { retriable: false },
   'build-unknown': { retriable: false },
   'not-found': { retriable: false },
+  /** A service is asked for something that needs the sources repo, and has none configured (GET /api/graph). */
+  'sources-unconfigured': { retriable: false },
   // outside systems
   'bus-unavailable': { retriable: true },
   'bus-timeout': { retriable: true },

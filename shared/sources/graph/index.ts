@@ -4,5 +4,5 @@ export { graphOf, distGraphOf, dependenciesOf, dependantsOf, whyOf, type Project
 export { stronglyConnected, cyclesOf } from './cycles.ts';
 export { debianProvidesNeeds, rpmProvidesNeeds, rpmNames, type ProvidesNeeds } from './package-names.ts';
 export { dockerNeeds, imageName, kiwiProvidesNeeds } from './image-names.ts';
-export { loadSourceGraph, providesNeedsOf, type LoadSourceGraphOptions } from './load.ts';
+export { loadSourceGraph, providesNeedsOf, requireDefinedDists, type LoadSourceGraphOptions } from './load.ts';
 export { createGraphCache, type GraphCache, type GraphCacheOptions } from './cache.ts';

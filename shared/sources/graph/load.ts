@@ -28,15 +28,7 @@ export interface LoadSourceGraphOptions {
 export async function loadSourceGraph(repoDir: string, options: LoadSourceGraphOptions = {}): Promise<SourceGraph> {
   const defined = await listDists(repoDir);
   const wanted = options.dists === undefined ? defined : [...new Set(options.dists)];
-  const unknown = wanted.filter((dist) => !defined.includes(dist));
-  if (unknown.length > 0) {
-    throw new BuildfleetError(
-      'request-invalid',
-      `dist "${unknown.join('", "')}" is not defined in the sources repo (dists/<name>.yml); ` +
-        `known: ${defined.join(', ') || 'none'}`,
-      { context: { field: 'dist', dists: unknown } },
-    );
-  }
+  requireDefinedDists(wanted, defined);
   const distCache: DistCache = new Map();
   const projects = await listPackages(repoDir);
   const nodes: GraphNode[][] = new Array<GraphNode[]>(projects.length);
@@ -67,6 +59,18 @@ export async function loadSourceGraph(repoDir: string, options: LoadSourceGraphO
     dists: dists.sort((a, b) => (a.dist < b.dist ? -1 : a.dist > b.dist ? 1 : 0)),
     problems: problems.sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0)),
   };
+}
+
+/** @throws BuildfleetError 'request-invalid' naming the field `dist` when `wanted` has a dist not in `defined` */
+export function requireDefinedDists(wanted: readonly string[], defined: readonly string[]): void {
+  const unknown = wanted.filter((dist) => !defined.includes(dist));
+  if (unknown.length === 0) return;
+  throw new BuildfleetError(
+    'request-invalid',
+    `dist "${unknown.join('", "')}" is not defined in the sources repo (dists/<name>.yml); ` +
+      `known: ${defined.join(', ') || 'none'}`,
+    { context: { field: 'dist', dists: unknown } },
+  );
 }
 
 function nodesOf(spec: PackageSpec, names: ProvidesNeeds, dists: ReadonlySet<string>): GraphNode[] {
