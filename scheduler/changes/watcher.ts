@@ -14,6 +14,8 @@ import { redactCredentials, type SourceRepo } from '../../shared/sources/index.t
 import { branchCursor, builtCursor, type CursorStore } from './cursors.ts';
 import { packagesAtCommit, type PackageAtCommit } from './packages-at-commit.ts';
 import { basesToCompare, describeReason, planRebuilds, type RebuildDecision } from './plan.ts';
+import { batchesOf } from './batches.ts';
+import { loadSourceGraph, type SourceGraph } from '../../shared/sources/graph/index.ts';
 
 export interface SourceWatcherOptions {
   /** Git access (the cached mirror of shared/sources). */
@@ -137,7 +139,7 @@ export function createSourceWatcher(options: SourceWatcherOptions): SourceWatche
       logger.debug({ head }, 'branch unchanged');
       return { status: 'unchanged', head };
     }
-    const packages = await readPackages(head, signal);
+    const { packages, graph } = await readPackages(head, signal);
     const builtAt = new Map<string, string>();
     for (const { project } of packages) {
       const commit = cursors.get(builtCursor(project));
@@ -155,7 +157,14 @@ export function createSourceWatcher(options: SourceWatcherOptions): SourceWatche
     }
     const decisions = planRebuilds({ head, packages, builtAt, changedSince });
     const at = new Date().toISOString();
-    const submits = decisions.map((decision) => submitFor(decision.project, head, at));
+    const batches = batchesOf(
+      decisions.map((decision) => decision.project),
+      graph,
+    );
+    const submits = decisions.map((decision) => {
+      const batch = batches.get(decision.project);
+      return { ...submitFor(decision.project, head, at), ...(batch ? { batch } : {}) };
+    });
     logDecisions(decisions, packages, head);
     if (submits.length > 0) await options.submit(submits, signal);
     await cursors.set([
@@ -169,12 +178,17 @@ export function createSourceWatcher(options: SourceWatcherOptions): SourceWatche
     return { status: 'processed', head, previous, decisions };
   }
 
-  async function readPackages(head: string, signal: AbortSignal): Promise<PackageAtCommit[]> {
+  /** The packages at `head` and their dependency graph, from one checkout. */
+  async function readPackages(
+    head: string,
+    signal: AbortSignal,
+  ): Promise<{ packages: PackageAtCommit[]; graph: SourceGraph }> {
     await mkdir(options.workDir, { recursive: true });
     const dir = await mkdtemp(join(options.workDir, 'changes-'));
     try {
       await sources.checkout({ url, commit: head, dest: dir, signal });
-      return await packagesAtCommit(dir, signal);
+      const packages = await packagesAtCommit(dir, signal);
+      return { packages, graph: await loadSourceGraph(dir) };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
