@@ -1,0 +1,258 @@
+/**
+ * Mode 2 of test/bench/graph.ts: builds every package of the generated DAG on real Kafka (a
+ * `buildfleet scheduler` process, `--runners` runner processes with host buildroots, the
+ * collector in this process, a filesystem store), each submission carrying `batch` = every
+ * project so the scheduler orders them, and waits for every `published`. The wall time is
+ * compared with the ideal: the critical path (noop time along the longest chain), the lower
+ * bound max(critical path, total work / parallel slots), and a list schedule of the same graph
+ * on those slots (longest remaining chain first) with zero overhead.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createCollector } from '../../collector/collector.ts';
+import { createSigner } from '../../collector/signing/index.ts';
+import type { Bus } from '../../shared/bus/index.ts';
+import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import { decoderFor, topicNames, type BuildEvent, type BuildSubmit } from '../../shared/messages/index.ts';
+import { createFsArtifactStore } from '../../shared/storage/index.ts';
+import { testTopics } from '../harness/cluster-fixtures.ts';
+import { testGitRepos } from '../harness/git.ts';
+import { testSigningKey } from '../harness/gpg.ts';
+import { startTestBroker } from '../harness/kafka.ts';
+import { waitFor } from '../harness/wait.ts';
+import {
+  printLogProblems,
+  printTable,
+  runnerConfigYaml,
+  schedulerConfigYaml,
+  startServiceProcess,
+  type ServiceProcess,
+} from './bench-kit.ts';
+import type { DagRepo } from './graph-repo.ts';
+
+const END_STATES = new Set(['published', 'failed', 'cancelled', 'superseded', 'timed-out', 'unresolvable']);
+
+/** Longest chain (in packages) ending at each project, counting the project. */
+export function chainLengths(needs: ReadonlyMap<string, readonly string[]>): Map<string, number> {
+  const lengths = new Map<string, number>();
+  const lengthOf = (project: string): number => {
+    const known = lengths.get(project);
+    if (known !== undefined) return known;
+    const length = 1 + Math.max(0, ...(needs.get(project) ?? []).map(lengthOf));
+    lengths.set(project, length);
+    return length;
+  };
+  for (const project of needs.keys()) lengthOf(project);
+  return lengths;
+}
+
+/** Makespan of a list schedule on `slots` parallel slots, each build `unitMs`, longest remaining chain first. */
+export function listSchedule(needs: ReadonlyMap<string, readonly string[]>, slots: number, unitMs: number): number {
+  const dependants = new Map<string, string[]>();
+  for (const [from, tos] of needs) for (const to of tos) dependants.set(to, [...(dependants.get(to) ?? []), from]);
+  // Remaining chain from a project to the end of the graph: its priority.
+  const tail = new Map<string, number>();
+  const tailOf = (project: string): number => {
+    const known = tail.get(project);
+    if (known !== undefined) return known;
+    const length = 1 + Math.max(0, ...(dependants.get(project) ?? []).map(tailOf));
+    tail.set(project, length);
+    return length;
+  };
+  const waiting = new Map([...needs].map(([project, tos]) => [project, tos.length]));
+  let ready = [...waiting].filter(([, count]) => count === 0).map(([project]) => project);
+  let running: Array<{ project: string; endsAt: number }> = [];
+  let clock = 0;
+  while (ready.length > 0 || running.length > 0) {
+    ready.sort((a, b) => tailOf(b) - tailOf(a));
+    while (running.length < slots && ready.length > 0) {
+      running.push({ project: ready.shift() ?? '', endsAt: clock + unitMs });
+    }
+    clock = Math.min(...running.map((r) => r.endsAt));
+    const done = running.filter((r) => r.endsAt === clock);
+    running = running.filter((r) => r.endsAt !== clock);
+    for (const { project } of done) {
+      for (const dependant of dependants.get(project) ?? []) {
+        const left = (waiting.get(dependant) ?? 0) - 1;
+        waiting.set(dependant, left);
+        if (left === 0) ready = [...ready, dependant];
+      }
+    }
+  }
+  return clock;
+}
+
+export async function runGraphBuild(options: {
+  dag: DagRepo;
+  runners: number;
+  slots: number;
+  noopMs: number;
+}): Promise<void> {
+  const { dag, noopMs } = options;
+  const parallel = options.runners * options.slots;
+  const longest = Math.max(...chainLengths(dag.needs).values());
+  const criticalMs = longest * noopMs;
+  const lowerBoundMs = Math.max(criticalMs, Math.ceil(dag.projects.length / parallel) * noopMs);
+  const listMs = listSchedule(dag.needs, parallel, noopMs);
+
+  const logger = pino({ level: 'silent' });
+  const broker = await startTestBroker();
+  const repos = await testGitRepos('buildfleet-bench-graph-build-');
+  const processes: ServiceProcess[] = [];
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    const prefix = `bg${randomUUID().slice(0, 6)}`;
+    const topics = topicNames(prefix);
+    const newBus = (clientId: string): Bus => {
+      const bus = createKafkaBus({ brokers: broker.brokers, clientId, topicPrefix: prefix, logger });
+      cleanups.push(() => bus.close());
+      return bus;
+    };
+    const bus = newBus('bench');
+    await bus.ensureTopics(testTopics(prefix, options.runners));
+
+    const ended = new Map<string, { state: string; at: number }>();
+    const started = new Map<string, number>();
+    const wanted = new Set(dag.projects);
+    const watch = await bus.subscribe<BuildEvent>({
+      name: 'bench-graph-build',
+      topics: [topics.events],
+      decode: decoderFor('build.event'),
+      handle: ({ value: e }) => {
+        if (!wanted.has(e.project)) return Promise.resolve();
+        if (e.state === 'building' && !started.has(e.project)) started.set(e.project, performance.now());
+        if (END_STATES.has(e.state) && !ended.has(e.project))
+          ended.set(e.project, { state: e.state, at: performance.now() });
+        return Promise.resolve();
+      },
+    });
+    cleanups.push(() => watch.close());
+    await watch.ready;
+
+    const work = await repos.tempDir('work');
+    const storeRoot = join(work, 'store');
+    const store = await createFsArtifactStore({ root: storeRoot });
+    cleanups.push(() => store.close());
+    const signer = await createSigner({
+      armoredPrivateKey: (await testSigningKey()).armoredPrivateKey,
+      workDir: await repos.tempDir('signer'),
+    });
+    cleanups.push(() => signer.close());
+    const collector = createCollector({
+      instanceId: 'bench-collector',
+      bus: newBus('bench-collector'),
+      store,
+      signer,
+      logger,
+      publicUrl: 'http://127.0.0.1:1/repos',
+      workDir: join(work, 'collector'),
+      keepVersions: 2,
+      coalesceMs: 1000,
+      retryMs: 1000,
+    });
+    await collector.start();
+    cleanups.push(() => collector.stop());
+    processes.push(
+      await startServiceProcess({
+        service: 'scheduler',
+        name: 'scheduler',
+        configFile: join(work, 'scheduler.yml'),
+        config: schedulerConfigYaml({
+          brokers: broker.brokers,
+          prefix,
+          dir: join(work, 'scheduler'),
+          sourcesUrl: dag.repo.url,
+        }),
+        keepLines: true,
+      }),
+    );
+    for (let r = 0; r < options.runners; r++) {
+      const id = `bench-runner-${r}`;
+      const dir = join(work, id);
+      await mkdir(dir, { recursive: true });
+      processes.push(
+        await startServiceProcess({
+          service: 'runner',
+          name: id,
+          configFile: join(dir, 'runner.yml'),
+          config: runnerConfigYaml({
+            brokers: broker.brokers,
+            prefix,
+            id,
+            dir,
+            storeRoot,
+            slots: options.slots,
+            heartbeatMs: 5000,
+          }),
+          keepLines: true,
+        }),
+      );
+    }
+
+    const submits: BuildSubmit[] = dag.projects.map((project) => ({
+      v: 1,
+      type: 'build.submit',
+      submitId: randomUUID(),
+      project,
+      ref: dag.commit,
+      reason: 'manual',
+      requestedBy: 'bench',
+      batch: dag.projects,
+    }));
+    const sentAt = performance.now();
+    // In chunks: a produce call of 1,000 submissions that each list 1,000 projects is ~40 MB.
+    for (let i = 0; i < submits.length; i += 50) {
+      await bus.publish(
+        topics.submit,
+        submits.slice(i, i + 50).map((s) => ({ key: s.project, value: s })),
+      );
+    }
+    await waitFor(() => ended.size === dag.projects.length, 'every build to end', 1_800_000, 200).catch(
+      (error: unknown) => console.log(`  ! ${(error as Error).message}`),
+    );
+    const wallMs = Math.max(...[...ended.values()].map((e) => e.at)) - sentAt;
+    const states = new Map<string, number>();
+    for (const { state } of ended.values()) states.set(state, (states.get(state) ?? 0) + 1);
+    // Order check: no package started building before each of its dependencies had ended.
+    const early = [...dag.needs].filter(([project, tos]) =>
+      tos.some((to) => (started.get(project) ?? Infinity) < (ended.get(to)?.at ?? Infinity)),
+    ).length;
+    console.log(
+      `graph --build: ${dag.projects.length} packages x ${noopMs} ms, ${options.runners} runners x ${options.slots} slots` +
+        ` (${parallel} parallel), host buildroot, fs store, Kafka`,
+    );
+    printTable(
+      ['what', 'time', 'wall / it'],
+      [
+        ['wall: submit -> last end', `${(wallMs / 1000).toFixed(1)} s`, '1.00'],
+        [
+          `critical path (${longest} packages x ${noopMs} ms)`,
+          `${(criticalMs / 1000).toFixed(1)} s`,
+          ratio(wallMs, criticalMs),
+        ],
+        [
+          `lower bound max(critical path, ${dag.projects.length} / ${parallel} x ${noopMs} ms)`,
+          `${(lowerBoundMs / 1000).toFixed(1)} s`,
+          ratio(wallMs, lowerBoundMs),
+        ],
+        ['list schedule, no overhead', `${(listMs / 1000).toFixed(1)} s`, ratio(wallMs, listMs)],
+      ],
+    );
+    console.log(
+      `  ends: ${[...states].map(([state, n]) => `${n} ${state}`).join(', ')}; ` +
+        `built before a dependency ended: ${early}`,
+    );
+    printLogProblems(processes);
+  } finally {
+    for (const p of processes.reverse()) await p.stop().catch(() => null);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await repos.cleanup();
+    await broker.cleanup();
+  }
+}
+
+function ratio(wallMs: number, idealMs: number): string {
+  return (wallMs / idealMs).toFixed(2);
+}
