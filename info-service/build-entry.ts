@@ -10,6 +10,7 @@ import {
   type BuildHistoryEntry,
   type BuildRecord,
   type BuildState,
+  type BuiltAgainst,
   type Durations,
   type ErrorInfo,
   type PublishedRepo,
@@ -99,6 +100,9 @@ export class BuildEntry {
   error: ErrorInfo | undefined = undefined;
   reason: string | undefined = undefined;
   repo: PublishedRepo | undefined = undefined;
+  builtAgainst: BuiltAgainst[] | undefined = undefined;
+  /** While the build waits for dependencies: their build ids. */
+  waitingFor: string[] | undefined = undefined;
   createdMs: number;
   updatedMs: number;
   newer: BuildEntry | undefined = undefined;
@@ -199,6 +203,8 @@ export function toRecord(entry: BuildEntry, strings: StringTable): BuildRecord {
     ...(entry.error !== undefined ? { error: { ...entry.error } } : {}),
     ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
     ...(entry.repo !== undefined ? { repo: { ...entry.repo } } : {}),
+    ...(entry.builtAgainst !== undefined ? { builtAgainst: entry.builtAgainst.map((b) => ({ ...b })) } : {}),
+    ...(entry.waitingFor !== undefined ? { waitingFor: [...entry.waitingFor] } : {}),
     createdAt: new Date(entry.createdMs).toISOString(),
     updatedAt: new Date(entry.updatedMs).toISOString(),
   };

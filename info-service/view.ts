@@ -242,6 +242,7 @@ export class BuildView {
     if (event.runnerId !== undefined) entry.runnerId = this.strings.intern(event.runnerId);
     else if (newAttempt) entry.runnerId = undefined;
     entry.reason = event.reason;
+    entry.waitingFor = event.state === 'waiting' ? event.waitingFor : undefined;
     if (event.error !== undefined) entry.error = event.error;
     if (event.logKey !== undefined) entry.logKey = event.logKey;
     if (event.durations !== undefined) entry.durations = event.durations;
@@ -254,6 +255,7 @@ export class BuildView {
     entry.artifacts = event.artifacts ?? [];
     entry.logKey ??= event.logKey;
     entry.durations ??= event.durations;
+    if (event.builtAgainst !== undefined) entry.builtAgainst = event.builtAgainst;
   }
 
   private indexSubmit(submitId: string, entry: BuildEntry): void {

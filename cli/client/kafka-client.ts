@@ -214,6 +214,7 @@ export function createKafkaClusterClient(options: KafkaClusterClientOptions): Cl
         ...(request.ref ? { ref: request.ref } : {}),
         reason: 'manual',
         ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+        ...(request.ignoreDeps ? { ignoreDeps: true } : {}),
         at: new Date().toISOString(),
       });
       await bus.publish(topics.submit, { key: request.project, value: message }, signal);

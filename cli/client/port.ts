@@ -16,6 +16,8 @@ export interface SubmitRequest {
   /** Idempotency key. Absent: the adapter makes one (a uuid). */
   submitId?: string;
   requestedBy?: string;
+  /** Build against what is published, without waiting for dependencies being built (breaks a cycle). */
+  ignoreDeps?: boolean;
 }
 
 /** Which builds to look up: one build, the latest build per target of a project, or a list. */

@@ -33,6 +33,7 @@ interface BuildOptions extends ClientCommandOptions {
   wait?: boolean;
   until: WaitGoal;
   timeout?: number;
+  ignoreDeps?: boolean;
 }
 
 /** Exit codes of `build --wait` (docs/cli.md). */
@@ -52,6 +53,10 @@ export function registerBuild(program: Command): void {
       .option('--target <dist.arch>', 'build only this target; repeatable', collectTarget)
       .option('--ref <ref>', 'branch, tag or commit of the sources repo (default: its default branch)')
       .option('--submit-id <id>', 'idempotency key: the same id twice is one submission (default: a new uuid)')
+      .option(
+        '--ignore-deps',
+        'do not wait for dependencies being built: build against what is published (bootstraps a cycle)',
+      )
       .option('--wait', 'follow the builds; exit 0 only when every target reached the goal (see --until)')
       .addOption(
         new Option('--until <state>', 'with --wait: the goal every target must reach')
@@ -68,6 +73,7 @@ export function registerBuild(program: Command): void {
       ...(options.ref ? { ref: options.ref } : {}),
       submitId,
       requestedBy: whoAsks(),
+      ...(options.ignoreDeps ? { ignoreDeps: true } : {}),
     };
     await withClient(options, async (client) => {
       if (!options.wait) {

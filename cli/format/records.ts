@@ -53,6 +53,12 @@ export function formatRecord(record: BuildRecord): string[] {
     field('durations', formatDurations(record.durations));
   if (record.error) field('error', `[${record.error.code}] ${record.error.message}`);
   if (record.reason) field('reason', record.reason);
+  if (record.waitingFor && record.waitingFor.length > 0) field('waits for', record.waitingFor.join(', '));
+  if (record.builtAgainst && record.builtAgainst.length > 0) {
+    field('built against', '');
+    for (const b of record.builtAgainst)
+      lines.push(`    ${b.package} ${b.version}${b.buildId ? ` (build ${b.buildId})` : ''}`);
+  }
   if (record.repo) field('repo', `${record.repo.url} (version ${record.repo.version})`);
   if (record.artifacts.length > 0) {
     field('artifacts', '');

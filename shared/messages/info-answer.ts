@@ -12,6 +12,7 @@ import {
   NonEmptyString,
   PublishedRepoSchema,
   TargetSchema,
+  BuiltAgainstSchema,
 } from './common.ts';
 
 export const InfoAnswerVersion = 1;
@@ -48,6 +49,14 @@ export const BuildRecordSchema = Type.Object({
   error: Type.Optional(ErrorInfoSchema),
   reason: Type.Optional(Type.String({ description: 'why the build is in its state, for people (from its event)' })),
   repo: Type.Optional(PublishedRepoSchema),
+  builtAgainst: Type.Optional(
+    Type.Array(BuiltAgainstSchema, { description: 'our own packages the successful attempt was built against' }),
+  ),
+  waitingFor: Type.Optional(
+    Type.Array(NonEmptyString('build id'), {
+      description: 'while waiting for dependencies: the builds that must be published first',
+    }),
+  ),
   createdAt: IsoDateTime('time of the first event of the build'),
   updatedAt: IsoDateTime('time of the latest event of the build'),
 });
