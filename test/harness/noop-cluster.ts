@@ -82,6 +82,8 @@ export async function startNoopCluster(options: {
   maxAttempts?: number;
   /** Also run the info service and serve its HTTP API on 127.0.0.1. */
   infoService?: boolean;
+  /** The scheduler polls the sources branch this often (change detection). @default 0: off */
+  pollIntervalMs?: number;
 }): Promise<NoopCluster> {
   const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
   const prefix = `sc${randomUUID().slice(0, 8)}`;
@@ -184,7 +186,12 @@ export async function startNoopCluster(options: {
         maxAttempts: options.maxAttempts ?? 3,
         checkIntervalMs: 200,
         workDir: join(work, 'scheduler'),
-        sources: { url: sources.url, branch: 'main', pollIntervalMs: 0, webhookSecretEnv: 'NO_SUCH_VARIABLE' },
+        sources: {
+          url: sources.url,
+          branch: 'main',
+          pollIntervalMs: options.pollIntervalMs ?? 0,
+          webhookSecretEnv: 'NO_SUCH_VARIABLE',
+        },
       },
       instanceId: `scheduler-${schedulerCount}`,
       bus: newBus(`scheduler-${schedulerCount}`),
