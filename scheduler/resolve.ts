@@ -4,15 +4,14 @@
  * next submissions of the same commit, with the dists read from it), and keeps the targets the
  * submission asks for.
  */
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError } from '../shared/errors/index.ts';
 import { buildKeyOf, type BuildSubmit, type Target } from '../shared/messages/index.ts';
-import { isFullCommitId, loadPackage, type DistCache, type SourceRepo } from '../shared/sources/index.ts';
+import { loadPackage, type DistCache, type SourceRepo } from '../shared/sources/index.ts';
+import { clearCommitCheckouts, createCommitCheckouts } from '../shared/sources/git/commit-checkouts.ts';
 import { createGraphCache, dependenciesOf, loadSourceGraph, type SourceGraph } from '../shared/sources/graph/index.ts';
 import type { ResolvedSubmit } from './core/build-table.ts';
 import type { PlannedDependency } from './core/tracked-build.ts';
-import { KeyedLock } from '../shared/sources/git/keyed-lock.ts';
 
 export interface SubmitResolverOptions {
   sources: SourceRepo;
@@ -34,9 +33,6 @@ export interface SubmitResolver {
 }
 
 export function createSubmitResolver(options: SubmitResolverOptions): SubmitResolver {
-  const checkouts = join(options.workDir, 'checkouts');
-  const lock = new KeyedLock();
-  const recent: string[] = [];
   /**
    * Dists read per kept checkout: a commit's files never change, and reading every target's dist
    * file again for each submission was most of a submission's handling for packages of many targets.
@@ -44,34 +40,19 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
   const dists = new Map<string, DistCache>();
   /** The dependency graph per commit (every package's provides and needs): computed once per commit. */
   const graphs = createGraphCache({ max: options.keepCheckouts ?? 8 });
-
-  async function checkout(commit: string, signal?: AbortSignal): Promise<string> {
-    const dir = join(checkouts, commit);
-    return lock.run(commit, async () => {
-      if (await exists(dir)) return dir;
-      await mkdir(checkouts, { recursive: true });
-      const temp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-      await options.sources.checkout({ url: options.url, commit, dest: temp, ...(signal ? { signal } : {}) });
-      await rename(temp, dir);
-      recent.push(commit);
-      while (recent.length > (options.keepCheckouts ?? 8)) {
-        const old = recent.shift();
-        if (old) {
-          dists.delete(old);
-          await rm(join(checkouts, old), { recursive: true, force: true });
-        }
-      }
-      return dir;
-    });
-  }
+  const checkouts = createCommitCheckouts({
+    sources: options.sources,
+    url: options.url,
+    dir: join(options.workDir, 'checkouts'),
+    keep: options.keepCheckouts ?? 8,
+    onRemove: (commit) => dists.delete(commit),
+  });
 
   return {
     async resolve(submit, signal) {
       const ref = submit.ref ?? options.defaultRef ?? 'HEAD';
-      const commit = isFullCommitId(ref)
-        ? ref
-        : await options.sources.resolveRef({ url: options.url, ref, ...(signal ? { signal } : {}) });
-      const repoDir = await checkout(commit, signal);
+      const commit = await checkouts.resolve(ref, signal);
+      const repoDir = await checkouts.checkout(commit, signal);
       let distCache = dists.get(commit);
       if (distCache === undefined) {
         distCache = new Map();
@@ -133,15 +114,5 @@ export function dependenciesAt(graph: SourceGraph, project: string, target: Targ
 
 /** Removes checkouts left by an earlier process (they are cheap to make again). */
 export async function clearCheckouts(workDir: string): Promise<void> {
-  const dir = join(workDir, 'checkouts');
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    await rm(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+  await clearCommitCheckouts(join(workDir, 'checkouts'));
 }
