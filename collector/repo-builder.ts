@@ -105,14 +105,18 @@ async function publishPackageVersion(options: {
     const already = options.builds.filter((b) => known.has(b.buildId));
     const rejected: NewVersionResult['rejected'] = [];
     const included: BuildEvent[] = [];
+    const newFiles = new Map<string, string>();
     for (const event of options.builds) {
       if (known.has(event.buildId)) continue;
       try {
+        const names: string[] = [];
         for (const artifact of event.artifacts ?? []) {
           if (FORMAT_OF[artifact.kind] !== format) continue;
           const path = join(input, artifact.name);
           await downloadArtifact(store, artifact.key, path, signal, artifact.sha256);
+          names.push(basename(artifact.name));
         }
+        for (const name of names) newFiles.set(name, event.buildId);
         included.push(event);
       } catch (error) {
         if (!isBuildfleetError(error, 'artifact-missing')) throw error;
@@ -151,6 +155,7 @@ async function publishPackageVersion(options: {
       manifest,
       included.map((b) => b.buildId),
       await packageFiles(output, format),
+      newFiles,
     );
     await writeFile(join(output, MANIFEST_FILE), JSON.stringify(next));
     const published = await publishVersion({ store, repoKey, format, dir: output, signal });

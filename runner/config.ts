@@ -24,6 +24,12 @@ export const RunnerSettings = Type.Object({
       default: 'auto',
     },
   ),
+  /**
+   * File with the armored OpenPGP public key that buildfleet's own repositories are checked with
+   * when a buildroot installs from them. @default each repository's own key.asc in the artifact
+   * store (written only by the collector)
+   */
+  ownRepositoriesKeyFile: Type.Optional(Type.String({ minLength: 1 })),
   /** Docker API socket (Docker, or Podman's `podman system service`). */
   engineSocket: Type.String({ minLength: 1, default: '/run/podman/podman.sock' }),
   /** The registry docker builds push to (one per runner group); without it docker builds fail. */

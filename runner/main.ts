@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createBus } from '../shared/bus/index.ts';
@@ -87,6 +87,9 @@ export async function runRunnerService(options: { configFile?: string }): Promis
         builderFor: (kind) => builderFor(kind, builderSettings),
         workDir,
         limits: config.runner.limits,
+        ...(config.runner.ownRepositoriesKeyFile === undefined
+          ? {}
+          : { ownRepositoriesKey: await readFile(resolve(config.runner.ownRepositoriesKeyFile), 'utf8') }),
       },
     });
     lifecycle.onShutdown('runner', () => runner.stop(), { phase: 'drain' });

@@ -147,6 +147,7 @@ export function createRunner(options: RunnerOptions): Runner {
           artifacts: outcome.artifacts,
           durations: outcome.durations,
           logKey: outcome.logKey,
+          ...(outcome.builtAgainst === undefined ? {} : { builtAgainst: outcome.builtAgainst }),
         });
       case 'failed':
       case 'timed-out':

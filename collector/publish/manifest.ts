@@ -11,6 +11,12 @@ export interface Manifest {
   builds: string[];
   /** Package (or image) files of the version, relative to its root. */
   files: string[];
+  /**
+   * For package files: the build that made each (`pool/main/h/hello/hello_1.0_amd64.deb` -> build
+   * id), so a buildroot that installs one can report it in builtAgainst. Missing in manifests
+   * written before it existed, and for files whose build is not known.
+   */
+  buildOf?: Record<string, string>;
 }
 
 /** The manifest of a version of the repository; an empty one when `version` is undefined (no version yet). */
@@ -25,7 +31,28 @@ export async function readManifest(
   return JSON.parse(bytes.toString('utf8')) as Manifest;
 }
 
-/** The next manifest: the builds of `previous` plus `added`, capped. */
-export function nextManifest(previous: Manifest, added: readonly string[], files: string[]): Manifest {
-  return { builds: [...previous.builds, ...added].slice(-MANIFEST_BUILDS_KEPT), files };
+/**
+ * The next manifest: the builds of `previous` plus `added`, capped. `newFiles` maps the file
+ * names (no directory) of the builds just added to their build; the files kept from `previous`
+ * keep theirs.
+ */
+export function nextManifest(
+  previous: Manifest,
+  added: readonly string[],
+  files: string[],
+  newFiles: ReadonlyMap<string, string> = new Map(),
+): Manifest {
+  const byName = new Map<string, string>();
+  for (const [file, buildId] of Object.entries(previous.buildOf ?? {})) byName.set(baseName(file), buildId);
+  for (const [name, buildId] of newFiles) byName.set(name, buildId);
+  const buildOf: Record<string, string> = {};
+  for (const file of files) {
+    const buildId = byName.get(baseName(file));
+    if (buildId !== undefined) buildOf[file] = buildId;
+  }
+  return { builds: [...previous.builds, ...added].slice(-MANIFEST_BUILDS_KEPT), files, buildOf };
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf('/') + 1);
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { InstallPlan } from './install-plan.ts';
 import { INSTALL_RECIPE_VERSION } from './install-script.ts';
+import { sourcesFingerprint, type PackageSources } from './package-sources.ts';
 import type { BuildrootDist, DistBootstrap } from './types.ts';
 
 /** Bump when base images are made differently (other mmdebstrap options). */
@@ -50,8 +51,12 @@ export function baseImageTag(bootstrap: DistBootstrap): string {
   return `buildfleet/base-${imageNamePart(settings.suite)}:${hash.slice(0, 24)}`;
 }
 
-/** The hash of one dependency layer: what it is built on and exactly what goes in. */
-export function depsKey(dist: BuildrootDist, baseId: string, plan: InstallPlan): string {
+/**
+ * The hash of one dependency layer: what it is built on and exactly what goes in, including the
+ * package sources (each repository with its key's sha256) and our own packages chosen (name,
+ * version, sha256): a new library version makes a new layer, an unchanged one finds the old.
+ */
+export function depsKey(dist: BuildrootDist, baseId: string, plan: InstallPlan, sources?: PackageSources): string {
   return sha256(
     JSON.stringify({
       recipe: INSTALL_RECIPE_VERSION,
@@ -59,17 +64,18 @@ export function depsKey(dist: BuildrootDist, baseId: string, plan: InstallPlan):
       dist: dist.name,
       format: dist.format,
       relations: plan.relations,
+      sources: sourcesFingerprint(sources),
     }),
   );
 }
 
-/** `buildfleet/deps-<dist>:<sha256 of base id, dist, format and the sorted relations>`. */
-export function depsImageTag(dist: BuildrootDist, baseId: string, plan: InstallPlan): string {
-  return `buildfleet/deps-${imageNamePart(dist.name)}:${depsKey(dist, baseId, plan)}`;
+/** `buildfleet/deps-<dist>:<depsKey>`. */
+export function depsImageTag(dist: BuildrootDist, baseId: string, plan: InstallPlan, sources?: PackageSources): string {
+  return `buildfleet/deps-${imageNamePart(dist.name)}:${depsKey(dist, baseId, plan, sources)}`;
 }
 
 /** Directory name of a cached chroot tree: the bootstrap settings stand in for a base id. */
-export function chrootTreeName(dist: BuildrootDist, plan: InstallPlan): string {
+export function chrootTreeName(dist: BuildrootDist, plan: InstallPlan, sources?: PackageSources): string {
   const base = sha256(JSON.stringify({ recipe: BASE_RECIPE_VERSION, ...normalisedBootstrap(dist.bootstrap) }));
-  return `${imageNamePart(dist.name)}-${depsKey(dist, base, plan)}`;
+  return `${imageNamePart(dist.name)}-${depsKey(dist, base, plan, sources)}`;
 }

@@ -12,9 +12,10 @@ import { BuildfleetError, isBuildfleetError, toBuildfleetError } from '../../sha
 import type { KeyedLock } from '../engine/index.ts';
 import { chrootTreeName } from './cache-keys.ts';
 import type { TreeOverlay } from './chroot-enter.ts';
-import { unknownPackagesError, unknownPackagesIn, type InstallPlan } from './install-plan.ts';
+import { watchInstallStep, type InstallPlan } from './install-plan.ts';
 import { INSTALL_FILES, writeInstallFiles } from './install-script.ts';
 import { bootstrapRootfs } from './mmdebstrap.ts';
+import { sourceLabels, STEP_DIR, type PackageSources } from './package-sources.ts';
 import type { BuildrootDist, BuildrootLineListener } from './types.ts';
 
 export interface CachedTree {
@@ -27,6 +28,10 @@ interface TreeOptions {
   cacheDir: string;
   dist: BuildrootDist;
   plan: InstallPlan;
+  /** Package sources beyond the base system's (dist repositories, our own). */
+  sources?: PackageSources | undefined;
+  /** The project named by a dependency-unresolvable error. */
+  neededBy?: string | undefined;
   lock: KeyedLock;
   signal?: AbortSignal;
   onLine?: BuildrootLineListener;
@@ -37,7 +42,7 @@ export async function ensureTree(options: TreeOptions): Promise<CachedTree> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   const treesDir = join(options.cacheDir, 'chroot');
-  const path = join(treesDir, chrootTreeName(options.dist, options.plan));
+  const path = join(treesDir, chrootTreeName(options.dist, options.plan, options.sources));
   if (existsSync(path)) return { path, reused: true, durationMs: elapsed() };
   return options.lock.run(path, async () => {
     if (existsSync(path)) return { path, reused: true, durationMs: elapsed() };
@@ -56,10 +61,14 @@ export async function ensureTree(options: TreeOptions): Promise<CachedTree> {
 async function makeTree(options: TreeOptions, work: string, target: string): Promise<void> {
   const filesDir = join(work, 'install');
   await mkdir(filesDir);
-  await writeInstallFiles(filesDir, options.plan);
-  const inChroot = '/tmp/buildfleet';
+  await writeInstallFiles(filesDir, options.plan, options.sources);
+  const inChroot = STEP_DIR;
   const files = Object.values(INSTALL_FILES).map((name) => join(filesDir, name));
-  let unknown: string[] | undefined;
+  const watch = watchInstallStep({
+    dist: options.dist,
+    neededBy: options.neededBy,
+    labels: sourceLabels(options.sources),
+  });
   try {
     await bootstrapRootfs({
       bootstrap: options.dist.bootstrap,
@@ -73,12 +82,13 @@ async function makeTree(options: TreeOptions, work: string, target: string): Pro
       ],
       signal: options.signal,
       onLine: (line, stream) => {
-        unknown ??= unknownPackagesIn(line);
+        watch.onLine(line);
         options.onLine?.(line, stream);
       },
     });
   } catch (error) {
-    if (unknown !== undefined) throw unknownPackagesError(options.dist, unknown, error);
+    const named = watch.errorFor(error);
+    if (named !== undefined) throw named;
     throw error;
   }
 }

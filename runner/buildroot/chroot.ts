@@ -68,7 +68,16 @@ export function createChrootBuildroot(options: ChrootBuildrootOptions): Buildroo
       const { dist, signal, onLine } = prepare;
       const plan = planInstall(dist, prepare.buildDeps ?? []);
       throwIfAborted(signal);
-      const tree = await ensureTree({ cacheDir, dist, plan, lock: treeLocks, signal, onLine });
+      const tree = await ensureTree({
+        cacheDir,
+        dist,
+        plan,
+        sources: prepare.sources,
+        neededBy: prepare.neededBy,
+        lock: treeLocks,
+        signal,
+        onLine,
+      });
       if (!tree.reused) logger.info({ tree: tree.path, ms: tree.durationMs }, 'chroot tree made');
       const setupStarted = performance.now();
       const build = await buildTree(tree.path, buildsDir, options.treeView ?? 'auto', signal);

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { BuildfleetError, isBuildfleetError } from '../../shared/errors/index.ts';
 import type { ContainerEngine, ImageInfo } from '../engine/index.ts';
 import { normalisedBootstrap } from './cache-keys.ts';
-import { unknownPackagesError, unknownPackagesIn, type InstallPlan } from './install-plan.ts';
+import { watchInstallStep, type InstallPlan } from './install-plan.ts';
 import { INSTALL_FILES, writeInstallFiles } from './install-script.ts';
 import { bootstrapRootfs } from './mmdebstrap.ts';
+import { sourceLabels, STEP_DIR, type PackageSources } from './package-sources.ts';
 import type { BuildrootDist, BuildrootLineListener } from './types.ts';
 
 /** Labels on our images, so they can be listed and pruned. */
@@ -47,29 +48,44 @@ export async function makeBaseImage(options: LayerOptions & { dist: BuildrootDis
   }
 }
 
-/** FROM the base, run the install script; unknown packages fail with their names. */
+/**
+ * FROM the base, run the install script with the host's network (the dependency step is the only
+ * one with network, and the dist's repositories may be on the runner's 127.0.0.1); unresolvable
+ * needs and unusable repositories fail with their names.
+ */
 export async function makeDepsImage(
-  options: LayerOptions & { dist: BuildrootDist; baseTag: string; plan: InstallPlan },
+  options: LayerOptions & {
+    dist: BuildrootDist;
+    baseTag: string;
+    plan: InstallPlan;
+    sources?: PackageSources | undefined;
+    neededBy?: string | undefined;
+  },
 ): Promise<ImageInfo> {
   await mkdir(options.tmpDir, { recursive: true });
   const dir = await mkdtemp(join(options.tmpDir, 'deps-'));
-  let unknown: string[] | undefined;
+  const watch = watchInstallStep({
+    dist: options.dist,
+    neededBy: options.neededBy,
+    labels: sourceLabels(options.sources),
+  });
   try {
-    await writeInstallFiles(dir, options.plan);
+    await writeInstallFiles(dir, options.plan, options.sources);
     await writeFile(join(dir, 'Dockerfile'), dockerfile(options.baseTag));
     return await options.engine.buildImage({
       contextDir: dir,
       tag: options.tag,
       labels: { [IMAGE_LABELS.layer]: 'deps', [IMAGE_LABELS.dist]: options.dist.name },
-      network: 'default',
+      network: 'host',
       signal: options.signal,
       onLine: (line, stream) => {
-        unknown ??= unknownPackagesIn(line);
+        watch.onLine(line);
         options.onLine?.(line, stream);
       },
     });
   } catch (error) {
-    if (unknown !== undefined) throw unknownPackagesError(options.dist, unknown, error);
+    const named = watch.errorFor(error);
+    if (named !== undefined) throw named;
     if (isBuildfleetError(error, 'build-failed')) {
       const { suite, mirror } = normalisedBootstrap(options.dist.bootstrap);
       throw new BuildfleetError(
@@ -88,11 +104,11 @@ export async function makeDepsImage(
 }
 
 function dockerfile(baseTag: string): string {
-  const files = Object.values(INSTALL_FILES).join(' ');
   return [
     `FROM ${baseTag}`,
-    `COPY ${files} /tmp/buildfleet/`,
-    `RUN sh /tmp/buildfleet/${INSTALL_FILES.script} && rm -rf /tmp/buildfleet`,
+    `COPY ${INSTALL_FILES.script} ${INSTALL_FILES.relations} ${STEP_DIR}/`,
+    `COPY ${INSTALL_FILES.sources} ${STEP_DIR}/${INSTALL_FILES.sources}`,
+    `RUN sh ${STEP_DIR}/${INSTALL_FILES.script} && rm -rf ${STEP_DIR}`,
     '',
   ].join('\n');
 }

@@ -51,12 +51,13 @@ export function createContainerBuildroot(options: ContainerBuildrootOptions): Bu
       );
       if (!base.reused) logger.info({ image: baseTag, ms: base.durationMs }, 'base image made');
 
-      const depsTag = depsImageTag(dist, base.image.id, plan);
+      const { sources, neededBy } = prepare;
+      const depsTag = depsImageTag(dist, base.image.id, plan, sources);
       const deps = await ensureImage(
         engine,
         imageLocks,
         depsTag,
-        () => makeDepsImage({ engine, tmpDir, tag: depsTag, dist, baseTag, plan, signal, onLine }),
+        () => makeDepsImage({ engine, tmpDir, tag: depsTag, dist, baseTag, plan, sources, neededBy, signal, onLine }),
         signal,
       );
       if (!deps.reused) logger.info({ image: depsTag, ms: deps.durationMs }, 'dependency image made');

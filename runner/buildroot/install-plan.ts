@@ -66,26 +66,68 @@ export function planInstall(dist: BuildrootDist, buildDeps: readonly string[]): 
   return { relations: sorted, nameGroups: sorted.map((relation) => relationNames(relation) ?? []) };
 }
 
-/** The line the install script prints before failing on unknown packages; see install-script.ts. */
-export const UNKNOWN_PACKAGES_MARKER = 'buildfleet-unknown-packages:';
+/** Lines the install script prints before failing; see install-script.ts. */
+export const INSTALL_MARKERS = {
+  /** `buildfleet-unresolvable: <relation>`: neither our repositories nor the dist's satisfy it. */
+  unresolvable: 'buildfleet-unresolvable:',
+  /** `buildfleet-repository-failed: <url> <apt's line>`: apt could not read or verify that source. */
+  repositoryFailed: 'buildfleet-repository-failed:',
+} as const;
 
-/** The relations named by a marker line (`a b|c`), or undefined for any other line. */
-export function unknownPackagesIn(line: string): string[] | undefined {
-  const at = line.indexOf(UNKNOWN_PACKAGES_MARKER);
-  if (at < 0) return undefined;
-  return line
-    .slice(at + UNKNOWN_PACKAGES_MARKER.length)
-    .trim()
-    .split(/\s+/)
-    .filter((name) => name !== '')
-    .map((group) => group.replace(/\|/g, ' | '));
+/** The text after `marker` in `line`, or undefined for any other line. */
+function markerText(line: string, marker: string): string | undefined {
+  const at = line.indexOf(marker);
+  return at < 0 ? undefined : line.slice(at + marker.length).trim();
 }
 
-/** The error for unknown build dependencies, the same for every kind. */
-export function unknownPackagesError(dist: BuildrootDist, unknown: string[], cause: unknown): BuildfleetError {
-  return new BuildfleetError(
-    'buildroot-failed',
-    `build dependencies unknown to apt in ${dist.bootstrap.suite} (${dist.bootstrap.mirror}): ${unknown.join(', ')}`,
-    { retriable: false, cause, context: { dist: dist.name, unknown } },
-  );
+/**
+ * Follows the install step's output and turns its markers into the error a build reports:
+ * `dependency-unresolvable` naming every relation nothing satisfies, or `buildroot-failed`
+ * naming the repository apt could not read or verify (a wrong key). `labels` maps an apt
+ * source URL to how users know it (our own repositories are local copies in the step).
+ */
+export function watchInstallStep(options: {
+  dist: BuildrootDist;
+  neededBy: string | undefined;
+  labels?: ReadonlyMap<string, string>;
+}): { onLine(line: string): void; errorFor(cause: unknown): BuildfleetError | undefined } {
+  const unresolvable: string[] = [];
+  const failedRepositories = new Map<string, string>();
+  return {
+    onLine(line) {
+      const relation = markerText(line, INSTALL_MARKERS.unresolvable);
+      if (relation !== undefined && relation !== '' && !unresolvable.includes(relation)) unresolvable.push(relation);
+      const failed = markerText(line, INSTALL_MARKERS.repositoryFailed);
+      if (failed !== undefined) {
+        const [url = '', ...why] = failed.split(' ');
+        if (url !== '' && !failedRepositories.has(url)) failedRepositories.set(url, why.join(' '));
+      }
+    },
+    errorFor(cause) {
+      if (failedRepositories.size > 0) {
+        const named = [...failedRepositories].map(
+          ([url, why]) => `${options.labels?.get(url) ?? url}${why === '' ? '' : ` (${why})`}`,
+        );
+        return new BuildfleetError(
+          'buildroot-failed',
+          `package repository not usable in the dependency step of ${options.dist.name}: ${named.join('; ')}`,
+          {
+            retriable: false,
+            cause,
+            context: { dist: options.dist.name, repositories: [...failedRepositories.keys()] },
+          },
+        );
+      }
+      if (unresolvable.length > 0) {
+        const by = options.neededBy === undefined ? '' : ` needed by ${options.neededBy}`;
+        return new BuildfleetError(
+          'dependency-unresolvable',
+          `dependency-unresolvable: ${unresolvable.join(', ')}${by} ` +
+            `(neither buildfleet's repositories nor the repositories of dist ${options.dist.name} satisfy it)`,
+          { retriable: false, cause, context: { dist: options.dist.name, unresolvable } },
+        );
+      }
+      return undefined;
+    },
+  };
 }

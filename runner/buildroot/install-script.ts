@@ -5,39 +5,45 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UNKNOWN_PACKAGES_MARKER, type InstallPlan } from './install-plan.ts';
+import { INSTALL_MARKERS, type InstallPlan } from './install-plan.ts';
+import { KEYRING_DIR, SOURCE_FILES, writeSourceFiles, type PackageSources } from './package-sources.ts';
 import { BUILD_PATHS, BUILDER_USER } from './types.ts';
 
-/** Files written by writeInstallFiles(); the script finds the lists beside itself. */
+/** Files written by writeInstallFiles(); the script finds them beside itself (`sources/` too). */
 export const INSTALL_FILES = {
   script: 'install-deps.sh',
   relations: 'relations.txt',
-  names: 'names.txt',
+  sources: 'sources',
 } as const;
 
 /** Bump when the script changes what a buildroot contains: it is part of every cache key. */
-export const INSTALL_RECIPE_VERSION = 1;
+export const INSTALL_RECIPE_VERSION = 2;
 
 const SCRIPT = `#!/bin/sh
 # buildfleet: installs a buildroot's packages (run as root, with network, inside the buildroot).
 set -eu
 here=$(dirname "$0")
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
 
-# Check every name first, so one failure names all unknown packages at once.
-unknown=""
-while IFS= read -r names; do
-  [ -n "$names" ] || continue
-  found=no
-  for name in $names; do
-    if apt-cache show --no-all-versions "$name" >/dev/null 2>&1; then found=yes; break; fi
-  done
-  [ "$found" = yes ] || unknown="$unknown $(echo "$names" | tr ' ' '|')"
-done < "$here/${INSTALL_FILES.names}"
-if [ -n "$unknown" ]; then
-  echo "${UNKNOWN_PACKAGES_MARKER}$unknown"
-  exit 3
+# The dist's repositories stay configured; our repositories are local copies, used only here.
+install -d -m 0755 ${KEYRING_DIR}
+cp -r "$here/sources/keys/." ${KEYRING_DIR}/
+chmod -R a+rX ${KEYRING_DIR} "$here/sources"
+cp "$here/sources/${SOURCE_FILES.aptList}" /etc/apt/sources.list.d/buildfleet.list
+cp "$here/sources/${SOURCE_FILES.ownList}" /etc/apt/sources.list.d/buildfleet-own.list
+
+# A source apt cannot read or verify (a wrong key) is named, not left in a log to read.
+status=0
+{ apt-get update -q --error-on=any 2>&1 || echo "buildfleet-update-status: $?"; } > "$here/update.log"
+cat "$here/update.log"
+if grep -q '^buildfleet-update-status:' "$here/update.log"; then
+  while IFS= read -r url; do
+    [ -n "$url" ] || continue
+    why=$(grep -F "$url" "$here/update.log" | grep -E '^(E|W):' | head -n 1 || true)
+    if [ -n "$why" ]; then echo "${INSTALL_MARKERS.repositoryFailed} $url $why"; status=4; fi
+  done < "$here/sources/${SOURCE_FILES.urls}"
+  [ "$status" = 0 ] && status=5
+  exit "$status"
 fi
 
 # satisfy takes relations as Build-Depends does: versions, alternatives, arch qualifiers.
@@ -45,7 +51,20 @@ set --
 while IFS= read -r relation; do
   [ -n "$relation" ] && set -- "$@" "$relation"
 done < "$here/${INSTALL_FILES.relations}"
+
+# A need nothing satisfies (no such package, or no version that fits) is named, one per line.
+if [ $# -gt 0 ] && ! apt-get satisfy -s -q "$@" >/dev/null 2>&1; then
+  for relation in "$@"; do
+    apt-get satisfy -s -q "$relation" >/dev/null 2>&1 || { echo "${INSTALL_MARKERS.unresolvable} $relation"; status=3; }
+  done
+  [ "$status" = 0 ] || exit "$status"
+fi
 if [ $# -gt 0 ]; then apt-get satisfy -y -q --no-install-recommends "$@"; fi
+if [ -s "$here/sources/${SOURCE_FILES.ownPackages}" ]; then
+  echo "buildfleet: installed from buildfleet's repositories:"
+  dpkg-query -W -f='  \${binary:Package} \${Version}\\n' $(cat "$here/sources/${SOURCE_FILES.ownPackages}")
+fi
+rm -f /etc/apt/sources.list.d/buildfleet-own.list
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 
@@ -54,9 +73,13 @@ id -u ${BUILDER_USER.name} >/dev/null 2>&1 || \\
 install -d -o ${BUILDER_USER.name} -g ${BUILDER_USER.name} ${BUILD_PATHS.root} ${BUILD_PATHS.src} ${BUILD_PATHS.out}
 `;
 
-/** Writes the script and its two lists into `dir`. */
-export async function writeInstallFiles(dir: string, plan: InstallPlan): Promise<void> {
+/** Writes the script, the relation list and `sources/` (see package-sources.ts) into `dir`. */
+export async function writeInstallFiles(
+  dir: string,
+  plan: InstallPlan,
+  sources: PackageSources | undefined,
+): Promise<void> {
   await writeFile(join(dir, INSTALL_FILES.script), SCRIPT, { mode: 0o755 });
   await writeFile(join(dir, INSTALL_FILES.relations), plan.relations.map((r) => `${r}\n`).join(''));
-  await writeFile(join(dir, INSTALL_FILES.names), plan.nameGroups.map((names) => `${names.join(' ')}\n`).join(''));
+  await writeSourceFiles(dir, sources);
 }

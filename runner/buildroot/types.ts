@@ -5,6 +5,7 @@
  * at /build/src and the outputs going to /build/out.
  */
 import type { OutputStream } from '../../shared/exec/index.ts';
+import type { PackageSources } from './package-sources.ts';
 
 export const BUILDROOT_KINDS = ['container', 'chroot', 'host'] as const;
 export type BuildrootKind = (typeof BUILDROOT_KINDS)[number];
@@ -42,6 +43,14 @@ export interface PrepareOptions {
    * Names apt does not know fail the prepare ('buildroot-failed', not retriable) naming them.
    */
   buildDeps?: readonly string[];
+  /**
+   * Package sources of the dependency step beyond the base system's: the dist's repositories
+   * with their keys and local copies of our own repositories (package-sources.ts). Part of the
+   * dependency layer's cache key. @default none
+   */
+  sources?: PackageSources;
+  /** Who needs the build dependencies (`projects/x/app`): named by a `dependency-unresolvable` error. */
+  neededBy?: string;
   signal?: AbortSignal;
   /** Output of bootstrapping and dependency installation. */
   onLine?: BuildrootLineListener;

@@ -119,7 +119,7 @@ export function createDockerodeEngine(options: DockerodeEngineOptions): Containe
             dockerfile: build.dockerfile ?? 'Dockerfile',
             buildargs: build.buildArgs ?? {},
             labels: build.labels ?? {},
-            networkmode: build.network === 'none' ? 'none' : 'default',
+            networkmode: build.network ?? 'default',
             ...(build.target === undefined ? {} : { target: build.target }),
             rm: true,
             forcerm: true,

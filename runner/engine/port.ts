@@ -41,8 +41,11 @@ export interface BuildImageOptions {
   tag: string;
   buildArgs?: Record<string, string>;
   labels?: Record<string, string>;
-  /** Network of the RUN steps. @default 'default' (RUN steps may download, e.g. apt-get) */
-  network?: 'none' | 'default';
+  /**
+   * Network of the RUN steps. @default 'default' (RUN steps may download, e.g. apt-get); 'host'
+   * shares the engine host's network, so servers on its 127.0.0.1 are reachable.
+   */
+  network?: 'none' | 'default' | 'host';
   /** The stage of a multi-stage Dockerfile to build. @default the last stage */
   target?: string;
   /** Every line of the build output (step headers, RUN output). */

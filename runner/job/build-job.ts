@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import type { BuildEvent, BuildRequest, BuildState, Durations, LogChunk } from '../../shared/messages/index.ts';
-import { loadDist, loadPackage, type DistSpec, type PackageSpec, type SourceRepo } from '../../shared/sources/index.ts';
+import {
+  debianArchOf,
+  loadDist,
+  loadPackage,
+  type DistSpec,
+  type PackageSpec,
+  type SourceRepo,
+} from '../../shared/sources/index.ts';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import type { Buildroot, BuildrootDist, PreparedBuildroot, RunLimits } from '../buildroot/types.ts';
 import type { Builder } from '../builders/index.ts';
@@ -13,6 +20,8 @@ import { LogSink } from './log-sink.ts';
 import { buildPrefix, uploadArtifact } from './artifacts.ts';
 import { classifyFailure, type AbortCause, type JobOutcome } from './outcome.ts';
 import { skippedBuildroot } from './skipped-buildroot.ts';
+import { pinnedRelations } from '../buildroot/own-packages.ts';
+import { gatherPackageSources, type GatheredSources } from './package-sources.ts';
 
 export interface BuildJobDeps {
   sources: SourceRepo;
@@ -26,6 +35,11 @@ export interface BuildJobDeps {
   /** Publishes a phase event (preparing, building, uploading). */
   publishPhase: (state: BuildState, details?: EventDetails) => Promise<void>;
   sendLog: (chunk: LogChunk) => Promise<void>;
+  /**
+   * Armored public key our own repositories are checked with in the dependency step.
+   * @default each repository's own key.asc from the store (written only by the collector)
+   */
+  ownRepositoriesKey?: string;
 }
 
 /** Log uploads after a cancel must not use the (aborted) build signal; they get this long. */
@@ -55,6 +69,7 @@ export async function runBuildJob(
     onError: (error) => deps.logger.warn({ err: error }, 'runner: log chunk not sent'),
   });
   let prepared: PreparedBuildroot | undefined;
+  let ownSources: GatheredSources | undefined;
   const timed = async <T>(phase: keyof Durations, step: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     try {
@@ -87,7 +102,21 @@ export async function runBuildJob(
       log.line(
         `buildfleet: ${deps.buildroot.kind} buildroot for ${dist.name}, build dependencies: ${buildDeps.join(', ') || '(none)'}`,
       );
-      return deps.buildroot.prepare({ dist: buildrootDist(dist), buildDeps, signal, onLine: (line) => log.line(line) });
+      ownSources = await ownPackageSources(deps, dist, repoDir, buildDeps, request, join(dir, 'deps-sources'), signal);
+      for (const pkg of ownSources?.chosen ?? []) {
+        log.line(
+          `buildfleet: from buildfleet's repository ${pkg.repoKey}: ${pkg.name} ${pkg.version}` +
+            (pkg.buildId === undefined ? '' : ` (build ${pkg.buildId})`),
+        );
+      }
+      return deps.buildroot.prepare({
+        dist: buildrootDist(dist),
+        buildDeps: [...buildDeps, ...pinnedRelations(ownSources?.chosen ?? [])],
+        sources: ownSources?.sources,
+        neededBy: request.project,
+        signal,
+        onLine: (line) => log.line(line),
+      });
     });
     if (usesBuildroot) {
       log.line(
@@ -121,7 +150,12 @@ export async function runBuildJob(
       return uploaded;
     });
     log.line(`buildfleet: succeeded with ${artifacts.map((a) => a.name).join(', ')}`);
-    outcome = { state: 'succeeded', artifacts, durations, logKey };
+    const builtAgainst = (ownSources?.chosen ?? []).map((pkg) => ({
+      package: pkg.name,
+      version: pkg.version,
+      ...(pkg.buildId === undefined ? {} : { buildId: pkg.buildId }),
+    }));
+    outcome = { state: 'succeeded', artifacts, durations, logKey, builtAgainst };
   } catch (error) {
     const failed = classifyFailure(error, signal.aborted ? abortCause() : undefined);
     log.line(`buildfleet: ${failed.state}: [${failed.error.code}] ${failed.error.message}`);
@@ -153,6 +187,29 @@ export async function runBuildJob(
   }
   await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   return outcome;
+}
+
+/** The dependency step's sources (deb dists; the host kind installs nothing). */
+async function ownPackageSources(
+  deps: BuildJobDeps,
+  dist: DistSpec,
+  repoDir: string,
+  buildDeps: readonly string[],
+  request: BuildRequest,
+  dir: string,
+  signal: AbortSignal,
+): Promise<GatheredSources | undefined> {
+  if (dist.format !== 'deb' || deps.buildroot.kind === 'host') return undefined;
+  return gatherPackageSources({
+    store: deps.store,
+    dist,
+    repoDir,
+    relations: [...dist.packages, ...buildDeps],
+    arch: debianArchOf(request.target.arch),
+    dir,
+    trustedKey: deps.ownRepositoriesKey,
+    signal,
+  });
 }
 
 function checkTarget(request: BuildRequest, pkg: PackageSpec): void {

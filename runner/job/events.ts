@@ -2,7 +2,7 @@ import { repoKeyOf, type BuildEvent, type BuildRequest, type BuildState } from '
 
 /** Fields of a build event that depend on the state. */
 export type EventDetails = Partial<
-  Pick<BuildEvent, 'runnerId' | 'leaseMs' | 'artifacts' | 'logKey' | 'durations' | 'error' | 'commit'>
+  Pick<BuildEvent, 'runnerId' | 'leaseMs' | 'artifacts' | 'logKey' | 'durations' | 'error' | 'commit' | 'builtAgainst'>
 >;
 
 /** Pure: the build.event for `request` entering `state`, as published by runner `runnerId`. */

@@ -1,11 +1,18 @@
 import { toBuildfleetError } from '../../shared/errors/index.ts';
-import type { Artifact, Durations, ErrorInfo } from '../../shared/messages/index.ts';
+import type { Artifact, BuiltAgainst, Durations, ErrorInfo } from '../../shared/messages/index.ts';
 
 /** Why a build's AbortSignal fired: a cancel command, or the runner shutting down. */
 export type AbortCause = { kind: 'cancel'; reason: string } | { kind: 'shutdown' };
 
 export type JobOutcome =
-  | { state: 'succeeded'; artifacts: Artifact[]; durations: Durations; logKey: string }
+  | {
+      state: 'succeeded';
+      artifacts: Artifact[];
+      durations: Durations;
+      logKey: string;
+      /** Our own packages the buildroot installed (build.event builtAgainst). */
+      builtAgainst?: BuiltAgainst[];
+    }
   | { state: 'failed' | 'timed-out' | 'cancelled'; error: ErrorInfo; durations: Durations; logKey?: string }
   /** Shutdown: no end event; the lease runs out and the scheduler dispatches the build again. */
   | { state: 'handed-back'; durations: Durations; logKey?: string };

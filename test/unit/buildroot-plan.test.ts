@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
 import { baseImageTag, chrootTreeName, depsImageTag, imageNamePart } from '../../runner/buildroot/cache-keys.ts';
 import { chrootCommand } from '../../runner/buildroot/chroot-enter.ts';
-import { planInstall, relationNames, unknownPackagesIn } from '../../runner/buildroot/install-plan.ts';
+import { planInstall, relationNames } from '../../runner/buildroot/install-plan.ts';
 import { compileLimits } from '../../runner/buildroot/run-settings.ts';
 import type { BuildrootDist } from '../../runner/buildroot/types.ts';
 import { splitReference } from '../../runner/engine/dockerode-engine.ts';
@@ -56,11 +56,6 @@ describe('install plan', () => {
     assert.deepEqual(relationNames('aa|bb (<< 2)'), ['aa', 'bb']);
     assert.equal(relationNames('a'), undefined, 'Debian package names have two characters or more');
     assert.equal(relationNames('Capital'), undefined);
-  });
-
-  it('parses the unknown-packages line of the install script', () => {
-    assert.deepEqual(unknownPackagesIn('#7 0.9 buildfleet-unknown-packages: foo a|b'), ['foo', 'a | b']);
-    assert.equal(unknownPackagesIn('Get:1 http://deb.debian.org bookworm InRelease'), undefined);
   });
 });
 

@@ -22,6 +22,8 @@ export {
   type DistBase,
   type AptRepository,
   type RpmRepository,
+  type RepositoryKey,
+  type OwnRepositories,
 } from './dist.ts';
 export type { PackageFiles } from './package-files.ts';
 export { KIWI_ARG_OPTIONS, parseKiwiArgs, type KiwiArgs, type KiwiArgsProblem, type KiwiOption } from './kiwi-args.ts';
