@@ -25,11 +25,14 @@ const graph: SourceGraph = {
 };
 
 describe('watcher batches', () => {
-  it('lists for each submitted package the submitted packages it needs first, through unchanged ones', () => {
-    const batches = batchesOf(['projects/app', 'projects/lib', 'projects/other'], graph);
-    assert.deepEqual(batches.get('projects/app'), ['projects/lib'], 'app -> mid (not submitted) -> lib');
-    assert.equal(batches.has('projects/lib'), false);
-    assert.equal(batches.has('projects/other'), false);
+  it('lists for each submitted package the submitted packages it needs directly', () => {
+    const all = batchesOf(['projects/app', 'projects/mid', 'projects/lib', 'projects/other'], graph);
+    assert.deepEqual(all.get('projects/app'), ['projects/mid']);
+    assert.deepEqual(all.get('projects/mid'), ['projects/lib']);
+    assert.equal(all.has('projects/lib'), false);
+    assert.equal(all.has('projects/other'), false);
+    const some = batchesOf(['projects/app', 'projects/lib'], graph);
+    assert.equal(some.size, 0, 'mid is not submitted: app builds against the published mid');
   });
 
   it('a cycle is listed both ways (the scheduler reports it)', () => {
