@@ -59,9 +59,12 @@ export async function runRunnerService(options: { configFile?: string }): Promis
               tmpDir: `${cacheDir}/buildroots/tmp`,
             },
           };
+    const pushAuth = builderSettings.docker?.registry.auth;
     const buildroot = await chooseBuildroot({
       preferred: config.runner.buildroot,
       engine,
+      // Image dists' base images may live in the group's registry: its credentials serve pulls too.
+      containerPulls: { registryAuths: pushAuth === undefined ? [] : [pushAuth] },
       cacheDir: `${cacheDir}/buildroots`,
       logger,
       signal,

@@ -12,7 +12,6 @@ import type { DistSpec } from '../../shared/sources/index.ts';
 import { baseImageTag } from '../buildroot/cache-keys.ts';
 import { makeBaseImage } from '../buildroot/container-images.ts';
 import { compileLimits } from '../buildroot/run-settings.ts';
-import type { BuildrootDist } from '../buildroot/types.ts';
 import { ensureImage, KeyedLock, type ContainerEngine, type ImageInfo } from '../engine/index.ts';
 import { FAILURE_TAIL_LINES } from './build-step.ts';
 import {
@@ -44,24 +43,14 @@ async function baseImageFor(
   ctx: BuildContext,
 ): Promise<{ tag: string; made: boolean }> {
   if (dist.base.kind === 'image') return { tag: dist.base.image, made: false };
-  const buildrootDist: BuildrootDist = {
-    name: dist.name,
-    format: dist.format,
-    bootstrap: {
-      suite: dist.base.suite,
-      mirror: dist.base.mirror,
-      variant: dist.base.variant,
-      components: dist.base.components,
-    },
-    packages: dist.packages,
-  };
-  const tag = baseImageTag(buildrootDist.bootstrap);
+  const bootstrap = dist.base;
+  const tag = baseImageTag(bootstrap);
   const { engine, tmpDir } = options;
   const ensured = await ensureImage(
     engine,
     baseImageLocks,
     tag,
-    () => makeBaseImage({ engine, tmpDir, tag, dist: buildrootDist, signal: ctx.signal, onLine: ctx.onLine }),
+    () => makeBaseImage({ engine, tmpDir, tag, bootstrap, signal: ctx.signal, onLine: ctx.onLine }),
     ctx.signal,
   );
   return { tag, made: !ensured.reused };

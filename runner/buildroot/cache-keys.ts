@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { InstallPlan } from './install-plan.ts';
 import { INSTALL_RECIPE_VERSION } from './install-script.ts';
 import { sourcesFingerprint, type PackageSources } from './package-sources.ts';
-import type { BuildrootDist, DistBootstrap } from './types.ts';
+import type { BuildrootBase, BuildrootDist, DistBootstrap } from './types.ts';
 
 /** Bump when base images are made differently (other mmdebstrap options). */
 const BASE_RECIPE_VERSION = 1;
@@ -76,6 +76,11 @@ export function depsImageTag(dist: BuildrootDist, baseId: string, plan: InstallP
 
 /** Directory name of a cached chroot tree: the bootstrap settings stand in for a base id. */
 export function chrootTreeName(dist: BuildrootDist, plan: InstallPlan, sources?: PackageSources): string {
-  const base = sha256(JSON.stringify({ recipe: BASE_RECIPE_VERSION, ...normalisedBootstrap(dist.bootstrap) }));
+  const base = sha256(JSON.stringify({ recipe: BASE_RECIPE_VERSION, ...chrootBase(dist.base) }));
   return `${imageNamePart(dist.name)}-${depsKey(dist, base, plan, sources)}`;
+}
+
+/** A chroot tree's base in its key: the bootstrap settings (the chroot kind rejects image bases before this). */
+function chrootBase(base: BuildrootBase): Record<string, unknown> {
+  return base.kind === 'bootstrap' ? normalisedBootstrap(base) : { image: base.image };
 }

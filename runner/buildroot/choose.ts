@@ -8,7 +8,7 @@ import { BuildfleetError, isBuildfleetError, toBuildfleetError } from '../../sha
 import { runCommand } from '../../shared/exec/index.ts';
 import type { ContainerEngine } from '../engine/index.ts';
 import { createChrootBuildroot } from './chroot.ts';
-import { createContainerBuildroot } from './container.ts';
+import { createContainerBuildroot, type ContainerBuildrootOptions } from './container.ts';
 import { createHostBuildroot } from './host.ts';
 import type { Buildroot, BuildrootKind } from './types.ts';
 
@@ -17,6 +17,8 @@ export interface ChooseBuildrootOptions {
   preferred?: BuildrootKind | 'auto';
   /** The engine for the container kind; without one, 'auto' goes on to chroot. */
   engine?: ContainerEngine;
+  /** Base image pulls of the container kind (image dists): policy and credentials. @default none */
+  containerPulls?: Pick<ContainerBuildrootOptions, 'basePull' | 'registryAuths'>;
   /** Cache of chroot trees; scratch space of the container kind goes below it too. */
   cacheDir: string;
   logger: Logger;
@@ -60,7 +62,7 @@ export async function chooseBuildroot(options: ChooseBuildrootOptions): Promise<
   const { logger, cacheDir, signal } = options;
   const preferred = options.preferred ?? 'auto';
   const container = (engine: ContainerEngine): Buildroot =>
-    createContainerBuildroot({ engine, logger, tmpDir: `${cacheDir}/tmp` });
+    createContainerBuildroot({ engine, logger, tmpDir: `${cacheDir}/tmp`, ...options.containerPulls });
   const chroot = (): Buildroot => createChrootBuildroot({ cacheDir, logger });
 
   switch (preferred) {

@@ -16,7 +16,7 @@ import { watchInstallStep, type InstallPlan } from './install-plan.ts';
 import { INSTALL_FILES, writeInstallFiles } from './install-script.ts';
 import { bootstrapRootfs } from './mmdebstrap.ts';
 import { sourceLabels, STEP_DIR, type PackageSources } from './package-sources.ts';
-import type { BuildrootDist, BuildrootLineListener } from './types.ts';
+import type { BuildrootDist, BuildrootLineListener, DistBootstrap } from './types.ts';
 
 export interface CachedTree {
   path: string;
@@ -71,7 +71,7 @@ async function makeTree(options: TreeOptions, work: string, target: string): Pro
   });
   try {
     await bootstrapRootfs({
-      bootstrap: options.dist.bootstrap,
+      bootstrap: chrootBootstrap(options.dist),
       target,
       // mmdebstrap's hooks run with the host's network and /proc, /dev set up in the tree.
       hooks: [
@@ -157,4 +157,20 @@ async function copyTree(tree: string, root: string, signal?: AbortSignal): Promi
     if (mapped.code === 'aborted') throw mapped;
     throw new BuildfleetError('buildroot-failed', `copying ${tree}: ${mapped.message}`, { cause: error });
   }
+}
+
+/**
+ * The bootstrap settings a chroot tree is made with. Trees are made by mmdebstrap only: an image
+ * dist (`base.image`) needs the container kind.
+ * @throws BuildfleetError('kind-unsupported') naming the dist file and the field
+ */
+export function chrootBootstrap(dist: BuildrootDist): DistBootstrap {
+  if (dist.base.kind === 'bootstrap') return dist.base;
+  const file = `dists/${dist.name}.yml`;
+  throw new BuildfleetError(
+    'kind-unsupported',
+    `${file}: field "base.image": the chroot buildroot makes its trees with mmdebstrap and cannot start from ` +
+      `the image ${dist.base.image}; use a runner with the container buildroot, or base.bootstrap`,
+    { context: { file, field: 'base.image', image: dist.base.image } },
+  );
 }

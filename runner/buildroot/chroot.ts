@@ -14,7 +14,7 @@ import { runCommand } from '../../shared/exec/index.ts';
 import { KeyedLock } from '../engine/index.ts';
 import { createCgroupLimits } from './cgroup-limits.ts';
 import { chrootCommand } from './chroot-enter.ts';
-import { buildTree, ensureTree, type BuildTree } from './chroot-tree.ts';
+import { buildTree, chrootBootstrap, ensureTree, type BuildTree } from './chroot-tree.ts';
 import { handOverDirectories } from './hand-over.ts';
 import { planInstall } from './install-plan.ts';
 import { buildEnvironment, compileLimits } from './run-settings.ts';
@@ -66,6 +66,7 @@ export function createChrootBuildroot(options: ChrootBuildrootOptions): Buildroo
     async prepare(prepare): Promise<PreparedBuildroot> {
       const started = performance.now();
       const { dist, signal, onLine } = prepare;
+      chrootBootstrap(dist); // fails image dists before any work
       const plan = planInstall(dist, prepare.buildDeps ?? []);
       throwIfAborted(signal);
       const tree = await ensureTree({

@@ -7,12 +7,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError, isBuildfleetError } from '../../shared/errors/index.ts';
 import type { ContainerEngine, ImageInfo } from '../engine/index.ts';
-import { normalisedBootstrap } from './cache-keys.ts';
 import { watchInstallStep, type InstallPlan } from './install-plan.ts';
 import { INSTALL_FILES, writeInstallFiles } from './install-script.ts';
 import { bootstrapRootfs } from './mmdebstrap.ts';
 import { sourceLabels, STEP_DIR, type PackageSources } from './package-sources.ts';
-import type { BuildrootDist, BuildrootLineListener } from './types.ts';
+import { describeBase, type BuildrootDist, type BuildrootLineListener, type DistBootstrap } from './types.ts';
 
 /** Labels on our images, so they can be listed and pruned. */
 export const IMAGE_LABELS = { layer: 'org.buildfleet.layer', dist: 'org.buildfleet.dist' } as const;
@@ -27,13 +26,13 @@ interface LayerOptions {
 }
 
 /** mmdebstrap -> rootfs.tar -> image import, tagged `tag`. */
-export async function makeBaseImage(options: LayerOptions & { dist: BuildrootDist }): Promise<ImageInfo> {
+export async function makeBaseImage(options: LayerOptions & { bootstrap: DistBootstrap }): Promise<ImageInfo> {
   await mkdir(options.tmpDir, { recursive: true });
   const dir = await mkdtemp(join(options.tmpDir, 'base-'));
   try {
     const tarball = join(dir, 'rootfs.tar');
     await bootstrapRootfs({
-      bootstrap: options.dist.bootstrap,
+      bootstrap: options.bootstrap,
       target: tarball,
       signal: options.signal,
       onLine: options.onLine,
@@ -87,10 +86,9 @@ export async function makeDepsImage(
     const named = watch.errorFor(error);
     if (named !== undefined) throw named;
     if (isBuildfleetError(error, 'build-failed')) {
-      const { suite, mirror } = normalisedBootstrap(options.dist.bootstrap);
       throw new BuildfleetError(
         'buildroot-failed',
-        `installing build dependencies from ${mirror} ${suite}: ${error.message}`,
+        `installing build dependencies on ${describeBase(options.dist.base)}: ${error.message}`,
         {
           cause: error,
           context: { dist: options.dist.name, image: options.tag },

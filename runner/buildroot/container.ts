@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log/index.ts';
 import { throwIfAborted } from '../../shared/errors/index.ts';
-import { ensureImage, KeyedLock, type ContainerEngine } from '../engine/index.ts';
-import { baseImageTag, depsImageTag } from './cache-keys.ts';
-import { makeBaseImage, makeDepsImage } from './container-images.ts';
+import { ensureImage, KeyedLock, type ContainerEngine, type RegistryAuth } from '../engine/index.ts';
+import { basePulls, ensureBaseLayer, type BaseImagePullPolicy } from './base-image.ts';
+import { depsImageTag } from './cache-keys.ts';
+import { makeDepsImage } from './container-images.ts';
 import { handOverDirectories } from './hand-over.ts';
 import { planInstall } from './install-plan.ts';
 import { buildEnvironment, compileLimits } from './run-settings.ts';
@@ -20,6 +21,10 @@ export interface ContainerBuildrootOptions {
   logger: Logger;
   /** Scratch space for bootstrap tarballs and build contexts. @default <os tmpdir>/buildfleet-buildroot */
   tmpDir?: string;
+  /** When image dists' base images are pulled again (docs/buildroots.md). @default DEFAULT_BASE_IMAGE_PULL */
+  basePull?: Partial<BaseImagePullPolicy>;
+  /** Credentials for pulling base images, picked by registry host. @default [] */
+  registryAuths?: readonly RegistryAuth[];
 }
 
 /** Label on every build container, so leftovers of a crashed runner can be found. */
@@ -31,6 +36,7 @@ const imageLocks = new KeyedLock();
 export function createContainerBuildroot(options: ContainerBuildrootOptions): Buildroot {
   const { engine, logger } = options;
   const tmpDir = options.tmpDir ?? join(tmpdir(), 'buildfleet-buildroot');
+  const pulls = basePulls(options);
 
   return {
     kind: 'container',
@@ -41,15 +47,9 @@ export function createContainerBuildroot(options: ContainerBuildrootOptions): Bu
       throwIfAborted(signal);
       await engine.ping(signal);
 
-      const baseTag = baseImageTag(dist.bootstrap);
-      const base = await ensureImage(
-        engine,
-        imageLocks,
-        baseTag,
-        () => makeBaseImage({ engine, tmpDir, tag: baseTag, dist, signal, onLine }),
-        signal,
-      );
-      if (!base.reused) logger.info({ image: baseTag, ms: base.durationMs }, 'base image made');
+      const base = await ensureBaseLayer({ engine, lock: imageLocks, tmpDir, dist, pulls, signal, onLine });
+      const baseTag = base.tag;
+      if (!base.reused) logger.info({ image: baseTag, ms: base.durationMs }, `base image ${base.how}`);
 
       const { sources, neededBy } = prepare;
       const depsTag = depsImageTag(dist, base.image.id, plan, sources);

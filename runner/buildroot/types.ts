@@ -24,13 +24,30 @@ export interface DistBootstrap {
   components?: readonly string[];
 }
 
+/**
+ * A Debian-based container image (apt-get inside) the buildroot starts from instead of a bootstrap,
+ * pulled through the container engine (docs/buildroots.md: the pull policy).
+ */
+export interface DistImage {
+  /** `registry[:port]/path/name[:tag]` or `...@sha256:<hex>`; no tag means `latest`. */
+  image: string;
+}
+
+/** Where the dist's base system comes from (`base` in `dists/<name>.yml`). */
+export type BuildrootBase = ({ kind: 'bootstrap' } & DistBootstrap) | ({ kind: 'image' } & DistImage);
+
+/** The base for messages: `bookworm (http://deb.debian.org/debian)` or `image registry/name:tag`. */
+export function describeBase(base: BuildrootBase): string {
+  return base.kind === 'image' ? `image ${base.image}` : `${base.suite} (${base.mirror})`;
+}
+
 /** What a buildroot needs to know about a dist (from `dists/<name>.yml`). */
 export interface BuildrootDist {
   /** The dist's name (`bookworm`, `tumbleweed`...): part of image names and cache keys. */
   name: string;
   /** Package format built for the dist; it adds the format's tools (see FORMAT_PACKAGES). */
   format: 'deb' | 'rpm';
-  bootstrap: DistBootstrap;
+  base: BuildrootBase;
   /** Debian packages every buildroot of the dist gets (relations allowed). @default [] */
   packages?: readonly string[];
 }

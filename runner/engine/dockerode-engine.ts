@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { BuildfleetError, throwIfAborted } from '../../shared/errors/index.ts';
 import { engineStatusCode, toEngineError } from './engine-errors.ts';
+import { pullImage } from './dockerode-pull.ts';
 import { pushImage } from './dockerode-push.ts';
 import { runContainer, removeContainer } from './dockerode-run.ts';
 import type { BuildImageOptions, ContainerEngine, ImageInfo, ImportImageOptions } from './port.ts';
@@ -160,6 +161,7 @@ export function createDockerodeEngine(options: DockerodeEngineOptions): Containe
     },
 
     pushImage: (push) => pushImage(docker, push, splitReference(push.reference)),
+    pullImage: (reference, pull = {}) => pullImage(docker, reference, pull, (ref) => inspectImage(ref)),
 
     runContainer: (run) => runContainer(docker, run),
     removeContainer: (containerId) => removeContainer(docker, containerId),

@@ -27,7 +27,7 @@ function isAbortError(error: unknown): boolean {
 }
 
 /** The engine's own message (docker-modem puts the JSON body's `message` on `json`). */
-function engineMessage(error: unknown): string {
+export function engineMessage(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'json' in error) {
     const json: unknown = error.json;
     if (typeof json === 'object' && json !== null && 'message' in json && typeof json.message === 'string') {

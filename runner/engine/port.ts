@@ -6,6 +6,8 @@
  * - 'engine-unavailable' (retriable): the engine's socket does not answer.
  * - 'build-failed': a Dockerfile step failed (buildImage).
  * - 'upload-failed' (retriable): the registry refused or could not be reached (pushImage).
+ * - 'infra-failed' from pullImage: retriable, except when the registry answered that the image does
+ *   not exist or may not be read (`retriable: false`, `context.refusal`).
  * - 'aborted': the caller's signal fired; a container started for the call is killed and removed.
  * - 'exec-timeout': runContainer's time limit ran out; the container is killed and removed.
  * - 'infra-failed' (retriable): any other engine answer (missing image, bad request, server error).
@@ -77,6 +79,14 @@ export interface PushImageOptions {
   signal?: AbortSignal;
 }
 
+export interface PullImageOptions {
+  /** @default no credentials */
+  auth?: RegistryAuth;
+  /** The engine's progress lines (layer downloads). */
+  onLine?: EngineLineListener;
+  signal?: AbortSignal;
+}
+
 export interface PushedImage {
   reference: string;
   /** The manifest digest the registry stored, `sha256:<hex>`: what `pull <name>@<digest>` fetches. */
@@ -144,6 +154,12 @@ export interface ContainerEngine {
    * A refused push (credentials, unreachable registry) throws 'upload-failed' with the engine's text.
    */
   pushImage(options: PushImageOptions): Promise<PushedImage>;
+  /**
+   * Pulls `reference` (`registry[:port]/path/name:tag` or `...@sha256:<hex>`) into the engine and
+   * returns the local image. A registry over plain HTTP must be marked insecure in the engine's
+   * own configuration (Podman: registries.conf; Docker: insecure-registries).
+   */
+  pullImage(reference: string, options?: PullImageOptions): Promise<ImageInfo>;
   /**
    * Runs `cmd` in a new container (create, start, logs, wait), streams its output, and removes it
    * whatever happens. Aborting or the time limit kills it first.

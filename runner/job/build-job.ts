@@ -223,26 +223,22 @@ function checkTarget(request: BuildRequest, pkg: PackageSpec): void {
   }
 }
 
-/** What the buildroot needs of a dist definition (only bootstrapped bases for now). */
+/** What the buildroot needs of a dist definition. */
 export function buildrootDist(dist: DistSpec): BuildrootDist {
-  if (dist.base.kind !== 'bootstrap') {
-    throw new BuildfleetError(
-      'kind-unsupported',
-      `${dist.file}: field "base.image" is not supported yet; use base.bootstrap`,
-      {
-        context: { file: dist.file, field: 'base.image' },
-      },
-    );
-  }
+  const { base } = dist;
   return {
     name: dist.name,
     format: dist.format,
-    bootstrap: {
-      suite: dist.base.suite,
-      mirror: dist.base.mirror,
-      variant: dist.base.variant,
-      components: dist.base.components,
-    },
+    base:
+      base.kind === 'image'
+        ? { kind: 'image', image: base.image }
+        : {
+            kind: 'bootstrap',
+            suite: base.suite,
+            mirror: base.mirror,
+            variant: base.variant,
+            components: base.components,
+          },
     packages: dist.packages,
   };
 }

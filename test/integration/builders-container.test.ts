@@ -48,7 +48,7 @@ describe('deb and rpm builders (container buildroot)', { timeout: 20 * 60_000 },
     const buildrootDist: BuildrootDist = {
       name: uniqueName(`test-${dist.name}`),
       format: dist.format,
-      bootstrap: { suite, mirror, variant, components },
+      base: { kind: 'bootstrap', suite, mirror, variant, components },
       packages: dist.packages,
     };
     const builder = builderFor(pkg.kind);

@@ -28,7 +28,7 @@ function buildrootDistOf(dist: DistSpec): BuildrootDist {
   return {
     name: dist.name,
     format: dist.format,
-    bootstrap: { suite, mirror, variant, components },
+    base: { kind: 'bootstrap', suite, mirror, variant, components },
     packages: dist.packages,
   };
 }

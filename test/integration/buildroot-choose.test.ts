@@ -19,7 +19,7 @@ const logger = createLogger({ name: 'buildroot-test', level: 'silent' });
 const dist: BuildrootDist = {
   name: 'bookworm',
   format: 'deb',
-  bootstrap: { suite: 'bookworm', mirror: 'http://deb.debian.org/debian' },
+  base: { kind: 'bootstrap', suite: 'bookworm', mirror: 'http://deb.debian.org/debian' },
 };
 
 describe('chooseBuildroot', () => {

@@ -26,7 +26,7 @@ const logger = createLogger({ name: 'buildroot-test', level: 'silent' });
 const dist: BuildrootDist = {
   name: 'test-bookworm-rpm',
   format: 'rpm',
-  bootstrap: { suite: 'bookworm', mirror: MIRROR, variant: 'minbase' },
+  base: { kind: 'bootstrap', suite: 'bookworm', mirror: MIRROR, variant: 'minbase' },
 };
 
 /** Where the build's cgroup limits live on the host (v1 per controller, or v2 unified). */

@@ -27,7 +27,7 @@ const logger = createLogger({ name: 'buildroot-test', level: 'silent' });
 const dist: BuildrootDist = {
   name: uniqueName('test-bookworm'),
   format: 'deb',
-  bootstrap: { suite: 'bookworm', mirror: MIRROR, variant: 'minbase' },
+  base: { kind: 'bootstrap', suite: 'bookworm', mirror: MIRROR, variant: 'minbase' },
   packages: [],
 };
 

@@ -8,11 +8,8 @@ import { compileLimits } from '../../runner/buildroot/run-settings.ts';
 import type { BuildrootDist } from '../../runner/buildroot/types.ts';
 import { splitReference } from '../../runner/engine/dockerode-engine.ts';
 
-const bookworm: BuildrootDist = {
-  name: 'bookworm',
-  format: 'deb',
-  bootstrap: { suite: 'bookworm', mirror: 'http://deb.debian.org/debian' },
-};
+const bootstrap = { suite: 'bookworm', mirror: 'http://deb.debian.org/debian' };
+const bookworm: BuildrootDist = { name: 'bookworm', format: 'deb', base: { kind: 'bootstrap', ...bootstrap } };
 
 describe('install plan', () => {
   it('adds the format tools and the dist packages, splits fields, drops duplicates and sorts', () => {
@@ -63,14 +60,11 @@ describe('cache keys', () => {
   const plan = planInstall(bookworm, ['libpopt-dev']);
 
   it('keys base images by the bootstrap settings with defaults applied', () => {
-    const tag = baseImageTag(bookworm.bootstrap);
+    const tag = baseImageTag(bootstrap);
     assert.match(tag, /^buildfleet\/base-bookworm:[0-9a-f]{24}$/);
-    assert.equal(
-      baseImageTag({ ...bookworm.bootstrap, mirror: 'http://deb.debian.org/debian/', variant: 'minbase' }),
-      tag,
-    );
-    assert.notEqual(baseImageTag({ ...bookworm.bootstrap, variant: 'buildd' }), tag);
-    assert.notEqual(baseImageTag({ ...bookworm.bootstrap, components: ['main', 'contrib'] }), tag);
+    assert.equal(baseImageTag({ ...bootstrap, mirror: 'http://deb.debian.org/debian/', variant: 'minbase' }), tag);
+    assert.notEqual(baseImageTag({ ...bootstrap, variant: 'buildd' }), tag);
+    assert.notEqual(baseImageTag({ ...bootstrap, components: ['main', 'contrib'] }), tag);
   });
 
   it('keys dependency images by base id, dist and the sorted relations', () => {
