@@ -20,6 +20,7 @@ import { createLogger } from '../../shared/log/index.ts';
 import { loadDist, loadPackage } from '../../shared/sources/index.ts';
 import { createContainerBuildroot, type BuildrootDist } from '../../runner/buildroot/index.ts';
 import { ensureBaseLayer, basePulls } from '../../runner/buildroot/base-image.ts';
+import { pulledBaseTag } from '../../runner/buildroot/base-pull-policy.ts';
 import { builderFor } from '../../runner/builders/index.ts';
 import { createDockerodeEngine, KeyedLock } from '../../runner/engine/index.ts';
 import { uniqueName } from '../harness/names.ts';
@@ -40,7 +41,7 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
   const run = uniqueName('bi');
   const baseRef = `${registry.address}/buildfleet-test/base-${run}:1`;
   const madeImages = new Set<string>();
-  let pushedId: string;
+  let pushedId: string | undefined;
   let bookwormPackages: string[];
 
   before(async () => {
@@ -67,8 +68,19 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
   after(async () => {
     for (const image of madeImages) await engine.removeImage(image);
     await engine.removeImage(baseRef);
+    if (pushedId !== undefined) await engine.removeImage(pulledBaseTag(pushedId));
     await rm(dir, { recursive: true, force: true });
   });
+
+  const buildrootWith = (registryAuths = [auth]) =>
+    createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp'), registryAuths });
+  /** The buildroot-failed error a prepare of `dist` ends with, retriable or not as expected. */
+  async function prepareFailure(dist: BuildrootDist, retriable: boolean, registryAuths = [auth]) {
+    const error = await rejection(buildrootWith(registryAuths).prepare({ dist }));
+    assert.equal(error.code, 'buildroot-failed', error.message);
+    assert.equal(error.retriable, retriable, error.message);
+    return error;
+  }
 
   const imageDist = (image: string): BuildrootDist => ({
     name: uniqueName('test-image'),
@@ -84,7 +96,7 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
     const builder = builderFor(pkg.kind);
     const buildDeps = await builder.buildDeps(pkg, target);
     const dist = imageDist(baseRef);
-    const buildroot = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp'), registryAuths: [auth] });
+    const buildroot = buildrootWith();
 
     const lines: string[] = [];
     const cold = await buildroot.prepare({ dist, buildDeps, onLine: (line) => lines.push(line) });
@@ -122,7 +134,7 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
     assert.equal(fields, 'Package: hello-deb\nVersion: 1.0\n');
 
     // A new buildroot (a restarted runner) checks the tag once: same id, so the layer stays.
-    const restarted = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp'), registryAuths: [auth] });
+    const restarted = buildrootWith();
     const refreshLines: string[] = [];
     const again = await restarted.prepare({ dist, buildDeps, onLine: (line) => refreshLines.push(line) });
     await again.release();
@@ -137,10 +149,7 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
   it('fails naming the dist file, the field and the image when the image does not exist', async () => {
     const missing = `${registry.address}/buildfleet-test/no-such-${run}:1`;
     const dist = imageDist(missing);
-    const buildroot = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp'), registryAuths: [auth] });
-    const error = await rejection(buildroot.prepare({ dist }));
-    assert.equal(error.code, 'buildroot-failed');
-    assert.equal(error.retriable, false);
+    const error = await prepareFailure(dist, false);
     assert.match(
       error.message,
       new RegExp(`^dists/${dist.name}\\.yml: field "base\\.image": cannot pull ${escape(missing)}: .*manifest unknown`),
@@ -158,10 +167,7 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
     await engine.pushImage({ reference: noApt, auth, insecure: true });
     await engine.removeImage(noApt);
     const dist = imageDist(noApt);
-    const buildroot = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp'), registryAuths: [auth] });
-    const error = await rejection(buildroot.prepare({ dist }));
-    assert.equal(error.code, 'buildroot-failed');
-    assert.equal(error.retriable, false);
+    const error = await prepareFailure(dist, false);
     assert.match(
       error.message,
       new RegExp(`^dists/${dist.name}\\.yml: field "base\\.image": the image ${escape(noApt)} has no usable apt-get`),
@@ -170,16 +176,11 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
   });
 
   it('fails retriable when the registry cannot be reached, or without credentials not retriable', async () => {
-    const buildroot = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp') });
-    const unreachable = await rejection(buildroot.prepare({ dist: imageDist(`${UNREACHABLE}/buildfleet-test/x:1`) }));
-    assert.equal(unreachable.code, 'buildroot-failed');
-    assert.equal(unreachable.retriable, true, unreachable.message);
+    const unreachable = await prepareFailure(imageDist(`${UNREACHABLE}/buildfleet-test/x:1`), true, []);
     assert.match(unreachable.message, /cannot pull 127\.0\.0\.1:1\/buildfleet-test\/x:1: .*connection refused/);
 
-    const denied = await rejection(
-      buildroot.prepare({ dist: imageDist(`${registry.address}/buildfleet-test/no-such-${run}:2`) }),
-    );
-    assert.equal(denied.retriable, false, denied.message);
+    // The pushed base without credentials: refused, and not retried (also when the engine has a copy).
+    const denied = await prepareFailure(imageDist(baseRef), false, []);
     assert.match(denied.message, /unauthorized/);
   });
 });
