@@ -30,6 +30,20 @@ export const RunnerSettings = Type.Object({
    * store (written only by the collector)
    */
   ownRepositoriesKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * When the container buildroot pulls an image dist's base image (`base.image`) again although
+   * the engine has it (docs/buildroots.md, "Image bases"). Digest-pinned images never are.
+   */
+  baseImagePull: Type.Object(
+    {
+      /** `max-age`: once after each start, then when pulled `maxAgeMinutes` ago; `always`; `missing`: never. */
+      tags: Type.Union([Type.Literal('max-age'), Type.Literal('always'), Type.Literal('missing')], {
+        default: 'max-age',
+      }),
+      maxAgeMinutes: Type.Number({ minimum: 0, default: 60 }),
+    },
+    { default: {} },
+  ),
   /** Docker API socket (Docker, or Podman's `podman system service`). */
   engineSocket: Type.String({ minLength: 1, default: '/run/podman/podman.sock' }),
   /** The registry docker builds push to (one per runner group); without it docker builds fail. */

@@ -64,7 +64,13 @@ export async function runRunnerService(options: { configFile?: string }): Promis
       preferred: config.runner.buildroot,
       engine,
       // Image dists' base images may live in the group's registry: its credentials serve pulls too.
-      containerPulls: { registryAuths: pushAuth === undefined ? [] : [pushAuth] },
+      containerPulls: {
+        registryAuths: pushAuth === undefined ? [] : [pushAuth],
+        basePull: {
+          tags: config.runner.baseImagePull.tags,
+          maxAgeMs: Math.round(config.runner.baseImagePull.maxAgeMinutes * 60_000),
+        },
+      },
       cacheDir: `${cacheDir}/buildroots`,
       logger,
       signal,

@@ -14,6 +14,8 @@ import { planInstall } from '../../runner/buildroot/install-plan.ts';
 import { describeBase, type BuildrootDist } from '../../runner/buildroot/types.ts';
 import { pullRefusal } from '../../runner/engine/dockerode-pull.ts';
 import { buildrootDist } from '../../runner/job/build-job.ts';
+import { RunnerConfig } from '../../runner/config.ts';
+import { loadConfig } from '../../shared/config/index.ts';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
 import type { DistSpec } from '../../shared/sources/index.ts';
 
@@ -135,5 +137,29 @@ describe('image dists', () => {
       repositories: [],
     } as unknown as DistSpec;
     assert.deepEqual(buildrootDist(spec).base, { kind: 'image', image: TAG });
+  });
+});
+
+describe('runner.baseImagePull', () => {
+  const storage = { BUILDFLEET_STORAGE: JSON.stringify({ type: 'fs', root: '/tmp/unused' }) };
+  const load = (env: Record<string, string>) => loadConfig(RunnerConfig, { env: { ...storage, ...env } });
+
+  it('defaults to max-age of an hour and takes the environment', () => {
+    assert.deepEqual(load({}).runner.baseImagePull, { tags: 'max-age', maxAgeMinutes: 60 });
+    assert.deepEqual(
+      load({
+        BUILDFLEET_RUNNER_BASE_IMAGE_PULL_TAGS: 'always',
+        BUILDFLEET_RUNNER_BASE_IMAGE_PULL_MAX_AGE_MINUTES: '5',
+      }).runner.baseImagePull,
+      { tags: 'always', maxAgeMinutes: 5 },
+    );
+  });
+
+  it('names the key of an unknown policy', () => {
+    assert.throws(
+      () => load({ BUILDFLEET_RUNNER_BASE_IMAGE_PULL_TAGS: 'sometimes' }),
+      (error: unknown) =>
+        isBuildfleetError(error, 'config-invalid') && error.message.includes('runner.baseImagePull.tags'),
+    );
   });
 });
