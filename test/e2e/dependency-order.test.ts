@@ -1,0 +1,141 @@
+/**
+ * Packages that build against each other (issue 11), end to end on real parts: the all-in-one
+ * services on real Kafka with Podman container buildroots build a C library (libbfgreet:
+ * libbfgreet1 + libbfgreet-dev) and a program whose debian/control Build-Depends on
+ * libbfgreet-dev, both arriving in one push. The library is built and published first; the
+ * program is dispatched only after that, its buildroot installs the library from buildfleet's own
+ * signed repository, and its record says what it was built against. A real apt-get in a fresh
+ * container installs the program together with the library it depends on, and it runs. A package
+ * needing something nobody has fails at the dependency step with dependency-unresolvable, and the
+ * services go on.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { startAllInOne, type AllInOne } from '../../cli/up/all-in-one.ts';
+import type { BuildRecord } from '../../shared/messages/index.ts';
+import { exampleSourcesRepo } from '../harness/cluster-fixtures.ts';
+import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
+import { aptInstallInContainer } from '../harness/install-published.ts';
+import { useKafka } from '../harness/kafka.ts';
+import { usePodman } from '../harness/podman.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const [{ brokers }, podman] = await Promise.all([useKafka(), usePodman()]);
+const LIB = 'projects/greet/libbfgreet';
+const APP = 'projects/greet/bfgreet';
+const MISSING = 'projects/broken/needs-missing';
+
+/** A deb package whose Build-Depends nobody can satisfy: not in Debian, not ours, and versioned. */
+const missingPackage: Record<string, string> = {
+  'buildfleet.yml': 'targets:\n  - { dist: bookworm, arch: x86_64 }\n',
+  'debian/control':
+    'Source: needs-missing\nSection: misc\nPriority: optional\nMaintainer: Test <test@example.org>\n' +
+    'Build-Depends: debhelper-compat (= 13), libnothere-dev (>= 2)\nStandards-Version: 4.6.2\n\n' +
+    'Package: needs-missing\nArchitecture: any\nDescription: needs what nobody has\n never builds\n',
+  'debian/changelog':
+    'needs-missing (1.0-1) unstable; urgency=medium\n\n  * Test.\n\n' +
+    ' -- Test <test@example.org>  Mon, 07 Dec 2026 00:00:00 +0000\n',
+  'debian/rules': '#!/usr/bin/make -f\n%:\n\tdh $@\n',
+  'debian/source/format': '3.0 (native)\n',
+};
+
+describe('packages build against each other (real Kafka, Podman, apt-get)', { timeout: 1_200_000 }, () => {
+  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
+  let repos: TestGitRepos;
+  let sources: TestGitRepo;
+  let cluster: AllInOne;
+  let work: string;
+
+  before(async () => {
+    repos = await testGitRepos('buildfleet-deps-');
+    sources = await exampleSourcesRepo(repos, { projects: ['greet'] });
+    for (const [file, text] of Object.entries(missingPackage)) {
+      const path = join(sources.dir, MISSING, file);
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(path, text, { mode: file === 'debian/rules' ? 0o755 : 0o644 });
+    }
+    await sources.commit('a library, its user, and a package needing what nobody has');
+    work = await repos.tempDir('work');
+    cluster = await startAllInOne({
+      dataDir: join(work, 'data'),
+      sources: sources.dir,
+      port: 0,
+      brokers,
+      topicPrefix: `dep${randomUUID().slice(0, 8)}`,
+      buildroot: 'container',
+      engineSocket: podman.socketPath,
+      pollIntervalMs: 1000,
+      slots: 2,
+      logger,
+    });
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    await repos?.cleanup();
+  });
+
+  const latest = (project: string): BuildRecord | undefined => cluster.info.view.list({ project, limit: 10 }).builds[0];
+  async function ended(project: string): Promise<BuildRecord> {
+    await waitFor(
+      () => ['published', 'failed', 'cancelled', 'timed-out'].includes(latest(project)?.state ?? ''),
+      `${project} to end`,
+      900_000,
+      250,
+    );
+    const record = latest(project);
+    assert.ok(record);
+    return record;
+  }
+  const timeOf = (record: BuildRecord, state: string): number => {
+    const entry = record.history.find((h) => h.state === state);
+    assert.ok(entry, `${record.buildKey} has a ${state} entry`);
+    return Date.parse(entry.at);
+  };
+
+  it('builds the library first and the program against it, and apt-get installs and runs the program', async () => {
+    const app = await ended(APP);
+    const lib = await ended(LIB);
+    assert.equal(lib.state, 'published', JSON.stringify(lib.error));
+    assert.equal(app.state, 'published', JSON.stringify(app.error));
+    assert.ok(
+      app.history.some((h) => h.state === 'waiting'),
+      'the program waited',
+    );
+    assert.ok(
+      timeOf(app, 'claimed') >= timeOf(lib, 'published'),
+      'the program ran only after the library was published',
+    );
+    const against = new Map((app.builtAgainst ?? []).map((b) => [b.package, b]));
+    assert.equal(against.get('libbfgreet-dev')?.version, '1.0-1');
+    assert.equal(against.get('libbfgreet-dev')?.buildId, lib.buildId);
+
+    const aptUrl = app.repo?.url;
+    assert.ok(aptUrl);
+    const output = await aptInstallInContainer({
+      socketPath: podman.socketPath,
+      sourcesDir: sources.dir,
+      workDir: work,
+      aptUrl,
+      pkg: 'bfgreet',
+      command: 'dpkg-query -W libbfgreet1 && bfgreet',
+      logger,
+    });
+    assert.match(output, /libbfgreet1\s+1\.0-1/);
+    assert.match(output, /bfgreet using libbfgreet 1\.0/);
+  });
+
+  it('a need that neither our packages nor the dist satisfy fails with dependency-unresolvable, and nothing is stuck', async () => {
+    const failed = await ended(MISSING);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.error?.code, 'dependency-unresolvable');
+    assert.match(failed.error?.message ?? '', /libnothere-dev \(>= 2\)/);
+    assert.match(failed.error?.message ?? '', new RegExp(MISSING));
+    const waiting = cluster.info.view.list({ limit: 100 }).builds.filter((b) => b.state === 'waiting');
+    assert.deepEqual(waiting, [], 'no build left waiting');
+  });
+});
