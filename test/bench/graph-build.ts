@@ -114,6 +114,8 @@ export async function runGraphBuild(options: {
     await bus.ensureTopics(testTopics(prefix, options.runners));
 
     const ended = new Map<string, { state: string; at: number }>();
+    const lastState = new Map<string, string>();
+    const reasons = new Map<string, string>();
     const started = new Map<string, number>();
     const wanted = new Set(dag.projects);
     const watch = await bus.subscribe<BuildEvent>({
@@ -122,6 +124,8 @@ export async function runGraphBuild(options: {
       decode: decoderFor('build.event'),
       handle: ({ value: e }) => {
         if (!wanted.has(e.project)) return Promise.resolve();
+        if (e.state !== 'heartbeat') lastState.set(e.project, e.state);
+        if (e.state === 'waiting' && e.reason !== undefined) reasons.set(e.project, e.reason);
         if (e.state === 'building' && !started.has(e.project)) started.set(e.project, performance.now());
         if (END_STATES.has(e.state) && !ended.has(e.project))
           ended.set(e.project, { state: e.state, at: performance.now() });
@@ -201,6 +205,7 @@ export async function runGraphBuild(options: {
       requestedBy: 'bench',
       batch: dag.projects,
     }));
+    console.log(`  scheduler and ${options.runners} runners ready; submitting ${submits.length} packages`);
     const sentAt = performance.now();
     // In chunks: a produce call of 1,000 submissions that each list 1,000 projects is ~40 MB.
     for (let i = 0; i < submits.length; i += 50) {
@@ -209,9 +214,24 @@ export async function runGraphBuild(options: {
         submits.slice(i, i + 50).map((s) => ({ key: s.project, value: s })),
       );
     }
-    await waitFor(() => ended.size === dag.projects.length, 'every build to end', 1_800_000, 200).catch(
-      (error: unknown) => console.log(`  ! ${(error as Error).message}`),
-    );
+    const progress = setInterval(() => {
+      const counts = new Map<string, number>();
+      for (const state of lastState.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
+      const shown = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+      console.log(`  ${((performance.now() - sentAt) / 1000).toFixed(0)} s: ${shown || 'no events yet'}`);
+    }, 15_000);
+    await waitFor(
+      () => ended.size === dag.projects.length,
+      'every build to end',
+      Math.max(300_000, dag.projects.length * 1000),
+      200,
+    )
+      .catch((error: unknown) => {
+        console.log(`  ! ${(error as Error).message}`);
+        const stuck = [...lastState].filter(([, state]) => !END_STATES.has(state)).slice(0, 3);
+        for (const [project, state] of stuck) console.log(`    ${project}: ${state} ${reasons.get(project) ?? ''}`);
+      })
+      .finally(() => clearInterval(progress));
     const wallMs = Math.max(...[...ended.values()].map((e) => e.at)) - sentAt;
     const states = new Map<string, number>();
     for (const { state } of ended.values()) states.set(state, (states.get(state) ?? 0) + 1);
