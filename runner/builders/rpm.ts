@@ -22,11 +22,13 @@ export function createRpmBuilder(): Builder {
   return {
     kind: 'rpm',
 
-    async buildDeps(pkg) {
+    async buildDeps(pkg, _target, options) {
       const spec = specOf(pkg);
       const file = `${pkg.project}/${spec}`;
+      // What our own rpms provide is installed from our rpm repository, not as a Debian package.
+      const own = new Set(options?.ownSatisfied ?? []);
       const { relations, unmapped } = debianRelationsForBuildRequires(
-        rpmBuildRequires(await readPackageFile(pkg, spec)),
+        rpmBuildRequires(await readPackageFile(pkg, spec)).filter((requirement) => !own.has(requirement)),
       );
       if (unmapped.length > 0) {
         throw new BuildfleetError(

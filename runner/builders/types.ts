@@ -51,6 +51,15 @@ export interface CollectedArtifact {
   reported?: { name: string; size: number; sha256: string };
 }
 
+export interface BuildDepsOptions {
+  /**
+   * Requirements (as the package writes them) that our own published packages satisfy: the
+   * runner installs those from our repositories, so the builder does not map them to Debian
+   * packages (rpm: BuildRequires one of our rpms provides). @default []
+   */
+  ownSatisfied?: readonly string[];
+}
+
 export interface Builder {
   readonly kind: BuilderKind;
   /**
@@ -64,7 +73,7 @@ export interface Builder {
    * debian/control (or the .dsc), or the spec's BuildRequires mapped to Debian names.
    * @throws BuildfleetError 'metadata-invalid' naming the file when it cannot be read or understood
    */
-  buildDeps(pkg: PackageSpec, target: BuildTarget): Promise<string[]>;
+  buildDeps(pkg: PackageSpec, target: BuildTarget, options?: BuildDepsOptions): Promise<string[]>;
   /**
    * Runs the build in the buildroot, without network, as the build user; the results are copied to outDir.
    * @throws BuildfleetError 'build-failed' (non-zero exit, with the tool, exit code and the last log lines,

@@ -17,7 +17,7 @@ export const INSTALL_FILES = {
 } as const;
 
 /** Bump when the script changes what a buildroot contains: it is part of every cache key. */
-export const INSTALL_RECIPE_VERSION = 2;
+export const INSTALL_RECIPE_VERSION = 3;
 
 const SCRIPT = `#!/bin/sh
 # buildfleet: installs a buildroot's packages (run as root, with network, inside the buildroot).
@@ -63,6 +63,13 @@ if [ $# -gt 0 ]; then apt-get satisfy -y -q --no-install-recommends "$@"; fi
 if [ -s "$here/sources/${SOURCE_FILES.ownPackages}" ]; then
   echo "buildfleet: installed from buildfleet's repositories:"
   dpkg-query -W -f='  \${binary:Package} \${Version}\\n' $(cat "$here/sources/${SOURCE_FILES.ownPackages}")
+fi
+# rpm dists: our own rpms (Debian's rpm knows no dpkg package, hence --nodeps; their signature
+# chain was checked by the runner: repomd.xml.asc with gpgv, then each file's sha256).
+if ls "$here"/sources/rpms/*.rpm >/dev/null 2>&1; then
+  rpm -i --nodeps --nosignature "$here"/sources/rpms/*.rpm
+  echo "buildfleet: installed from buildfleet's rpm repositories:"
+  rpm -qa --qf '  %{NAME} %{EVR}\\n' | sort
 fi
 rm -f /etc/apt/sources.list.d/buildfleet-own.list
 apt-get clean

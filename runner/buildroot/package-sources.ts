@@ -48,6 +48,22 @@ export interface PackageSources {
   own: OwnSource[];
   /** Our packages the build needs; installed with exactly these versions. */
   packages: InstalledOwnPackage[];
+  /**
+   * rpm dists: our rpms to install, file names in `dir/rpms` (downloaded and checked by the
+   * runner), installed with `rpm -i --nodeps` after the Debian packages. @default []
+   */
+  rpmFiles?: string[];
+}
+
+/** What a buildroot records of our chosen packages (deb or rpm) for the cache key and builtAgainst. */
+export function installedPackages(chosen: readonly InstalledOwnPackage[]): InstalledOwnPackage[] {
+  return chosen.map((pkg) => ({
+    name: pkg.name,
+    version: pkg.version,
+    sha256: pkg.sha256,
+    repoKey: pkg.repoKey,
+    ...(pkg.buildId === undefined ? {} : { buildId: pkg.buildId }),
+  }));
 }
 
 /** The apt source line of a dist repository inside the buildroot. */
@@ -97,6 +113,7 @@ export async function writeSourceFiles(dir: string, sources: PackageSources | un
   const target = join(dir, 'sources');
   await mkdir(join(target, 'keys'), { recursive: true });
   await mkdir(join(target, 'own'), { recursive: true });
+  await mkdir(join(target, 'rpms'), { recursive: true });
   if (sources !== undefined) await cp(sources.dir, target, { recursive: true });
   const lines = (items: string[]): string => items.map((line) => `${line}\n`).join('');
   await writeFile(join(target, SOURCE_FILES.aptList), lines((sources?.apt ?? []).map(aptSourceLine)));
@@ -105,5 +122,7 @@ export async function writeSourceFiles(dir: string, sources: PackageSources | un
     join(target, SOURCE_FILES.urls),
     lines([...(sources?.apt ?? []).map((s) => s.url), ...(sources?.own ?? []).map(ownSourceUrl)]),
   );
-  await writeFile(join(target, SOURCE_FILES.ownPackages), lines((sources?.packages ?? []).map((p) => p.name)));
+  // Debian packages only: our rpms are listed by rpm itself.
+  const debs = (sources?.rpmFiles ?? []).length > 0 ? [] : (sources?.packages ?? []);
+  await writeFile(join(target, SOURCE_FILES.ownPackages), lines(debs.map((p) => p.name)));
 }

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -8,6 +8,7 @@ import {
   debianArchOf,
   loadDist,
   loadPackage,
+  rpmBuildRequires,
   type DistSpec,
   type PackageSpec,
   type SourceRepo,
@@ -22,6 +23,7 @@ import { classifyFailure, type AbortCause, type JobOutcome } from './outcome.ts'
 import { skippedBuildroot } from './skipped-buildroot.ts';
 import { pinnedRelations } from '../buildroot/own-packages.ts';
 import { gatherPackageSources, type GatheredSources } from './package-sources.ts';
+import { gatherOwnRpms } from './rpm-sources.ts';
 
 export interface BuildJobDeps {
   sources: SourceRepo;
@@ -69,7 +71,7 @@ export async function runBuildJob(
     onError: (error) => deps.logger.warn({ err: error }, 'runner: log chunk not sent'),
   });
   let prepared: PreparedBuildroot | undefined;
-  let ownSources: GatheredSources | undefined;
+  let ownSources: OwnSources | undefined;
   const timed = async <T>(phase: keyof Durations, step: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     try {
@@ -98,11 +100,15 @@ export async function runBuildJob(
         log.line(`buildfleet: no buildroot: a ${pkg.kind} build does not run in one`);
         return skippedBuildroot(deps.buildroot.kind);
       }
-      const buildDeps = await builder.buildDeps(pkg, request.target);
+      // rpm: BuildRequires our own rpms provide come from our repository, not from apt.
+      const ownRpms = await ownRpmSources(deps, dist, pkg, request, join(dir, 'deps-sources'), signal);
+      const buildDeps = await builder.buildDeps(pkg, request.target, { ownSatisfied: ownRpms?.satisfied ?? [] });
       log.line(
         `buildfleet: ${deps.buildroot.kind} buildroot for ${dist.name}, build dependencies: ${buildDeps.join(', ') || '(none)'}`,
       );
-      ownSources = await ownPackageSources(deps, dist, repoDir, buildDeps, request, join(dir, 'deps-sources'), signal);
+      ownSources =
+        ownRpms ??
+        (await ownPackageSources(deps, dist, repoDir, buildDeps, request, join(dir, 'deps-sources'), signal));
       for (const pkg of ownSources?.chosen ?? []) {
         log.line(
           `buildfleet: from buildfleet's repository ${pkg.repoKey}: ${pkg.name} ${pkg.version}` +
@@ -111,7 +117,7 @@ export async function runBuildJob(
       }
       return deps.buildroot.prepare({
         dist: buildrootDist(dist),
-        buildDeps: [...buildDeps, ...pinnedRelations(ownSources?.chosen ?? [])],
+        buildDeps: [...buildDeps, ...(ownSources?.pinned ?? [])],
         sources: ownSources?.sources,
         neededBy: request.project,
         signal,
@@ -189,7 +195,39 @@ export async function runBuildJob(
   return outcome;
 }
 
-/** The dependency step's sources (deb dists; the host kind installs nothing). */
+/** What the dependency step installs beyond the base: its sources and which of our packages (builtAgainst). */
+interface OwnSources {
+  sources: GatheredSources['sources'];
+  chosen: { name: string; version: string; repoKey: string; buildId?: string }[];
+  /** Relations added to the build dependencies (deb: exact versions of our packages). */
+  pinned: string[];
+  /** rpm: BuildRequires our rpms satisfy. */
+  satisfied?: string[];
+}
+
+/** rpm dists: our rpms the spec's BuildRequires need (the host kind installs nothing). */
+async function ownRpmSources(
+  deps: BuildJobDeps,
+  dist: DistSpec,
+  pkg: PackageSpec,
+  request: BuildRequest,
+  dir: string,
+  signal: AbortSignal,
+): Promise<OwnSources | undefined> {
+  if (dist.format !== 'rpm' || deps.buildroot.kind === 'host' || pkg.files.spec === undefined) return undefined;
+  const gathered = await gatherOwnRpms({
+    store: deps.store,
+    dist,
+    requirements: rpmBuildRequires(await readFile(join(pkg.dir, pkg.files.spec), 'utf8')),
+    arch: request.target.arch,
+    dir,
+    trustedKey: deps.ownRepositoriesKey,
+    signal,
+  });
+  return { ...gathered, pinned: [] };
+}
+
+/** deb dists: the dist's repositories and our packages the build needs (the host kind installs nothing). */
 async function ownPackageSources(
   deps: BuildJobDeps,
   dist: DistSpec,
@@ -198,9 +236,9 @@ async function ownPackageSources(
   request: BuildRequest,
   dir: string,
   signal: AbortSignal,
-): Promise<GatheredSources | undefined> {
+): Promise<OwnSources | undefined> {
   if (dist.format !== 'deb' || deps.buildroot.kind === 'host') return undefined;
-  return gatherPackageSources({
+  const gathered = await gatherPackageSources({
     store: deps.store,
     dist,
     repoDir,
@@ -210,6 +248,7 @@ async function ownPackageSources(
     trustedKey: deps.ownRepositoriesKey,
     signal,
   });
+  return { ...gathered, pinned: pinnedRelations(gathered.chosen) };
 }
 
 function checkTarget(request: BuildRequest, pkg: PackageSpec): void {

@@ -15,10 +15,15 @@ import { versionPrefix } from '../../shared/repos/layout.ts';
 import type { DebDist, RepositoryKey } from '../../shared/sources/index.ts';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import { ownPackagesFromIndex, resolveOwnPackages, type OwnPackage } from '../buildroot/own-packages.ts';
-import type { AptSource, OwnSource, PackageSources } from '../buildroot/package-sources.ts';
+import {
+  installedPackages,
+  type AptSource,
+  type OwnSource,
+  type PackageSources,
+} from '../buildroot/package-sources.ts';
 
 /** The manifest file of a repository version (collector/publish/manifest.ts). */
-const MANIFEST_FILE = 'buildfleet-manifest.json';
+export const MANIFEST_FILE = 'buildfleet-manifest.json';
 const KEY_FETCH_TIMEOUT_MS = 60_000;
 
 export interface GatherOptions {
@@ -102,14 +107,7 @@ export async function gatherPackageSources(options: GatherOptions): Promise<Gath
       keySha256: sha256(repo.key),
     });
   }
-  const packages = chosen.map((pkg) => ({
-    name: pkg.name,
-    version: pkg.version,
-    sha256: pkg.sha256,
-    repoKey: pkg.repoKey,
-    ...(pkg.buildId === undefined ? {} : { buildId: pkg.buildId }),
-  }));
-  return { sources: { dir, apt, own, packages }, chosen };
+  return { sources: { dir, apt, own, packages: installedPackages(chosen) }, chosen };
 }
 
 interface OwnRepository {
@@ -158,12 +156,16 @@ async function ownRepositories(options: GatherOptions): Promise<OwnRepository[]>
 }
 
 /** `buildOf` of a manifest (pool file -> build id); older manifests have none. */
-function buildOfManifest(bytes: Buffer): Record<string, string> {
+export function buildOfManifest(bytes: Buffer): Record<string, string> {
   const parsed = JSON.parse(bytes.toString('utf8')) as { buildOf?: Record<string, string> };
   return parsed.buildOf ?? {};
 }
 
-async function getIfPresent(store: ArtifactStore, key: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+export async function getIfPresent(
+  store: ArtifactStore,
+  key: string,
+  signal?: AbortSignal,
+): Promise<Buffer | undefined> {
   try {
     return await store.get(key, { signal });
   } catch (error) {
@@ -214,7 +216,7 @@ function isArmored(key: Buffer): boolean {
   return key.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
 }
 
-function sha256(data: Buffer | string): string {
+export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 

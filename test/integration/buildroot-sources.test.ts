@@ -35,12 +35,14 @@ import { uniqueName } from '../harness/names.ts';
 import { usePodman } from '../harness/podman.ts';
 
 const GREET = fileURLToPath(new URL('../../examples/sources/projects/greet', import.meta.url));
+const GREET_RPM = fileURLToPath(new URL('../fixtures/greet-rpm', import.meta.url));
 const { socketPath } = await usePodman();
 const engine = createDockerodeEngine({ socketPath });
 const docker = new Docker({ socketPath });
 const logger = createLogger({ name: 'buildroot-sources-test', level: 'silent' });
 const DIST = uniqueName('bfsrc');
 const REPO_KEY = `projects/greet/${DIST}`;
+const RPM_DIST = `${DIST}-rpm`;
 
 describe('buildroot package sources (podman, apt, own repositories)', { timeout: 30 * 60_000 }, () => {
   let dir: string;
@@ -86,6 +88,15 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     await writeDist(`${DIST}-wrongkey`, `${serverUrl}/wrong.asc`);
     await cp(join(GREET, 'bfgreet'), join(sourcesDir, 'projects/greet/bfgreet'), { recursive: true });
     await retarget('projects/greet/bfgreet', DIST);
+    await writeFile(
+      join(sourcesDir, 'dists', `${RPM_DIST}.yml`),
+      'format: rpm\nbase:\n  bootstrap: { tool: mmdebstrap, suite: bookworm, mirror: "http://deb.debian.org/debian", variant: minbase }\npackages: [rpm, build-essential]\n',
+    );
+    await cp(join(GREET_RPM, 'bfgreet'), join(sourcesDir, 'projects/greet/bfgreet-rpm'), { recursive: true });
+    await writeFile(
+      join(sourcesDir, 'projects/greet/bfgreet-rpm/buildfleet.yml'),
+      `name: bfgreet\nkind: rpm\ntargets:\n  - { dist: ${RPM_DIST}, arch: x86_64 }\n`,
+    );
     await debPackage('projects/x/usesextra', 'debhelper-compat (= 13), bfextra-dev (>= 2)', DIST);
     await debPackage('projects/x/wrongkey', 'debhelper-compat (= 13), bfextra-dev', `${DIST}-wrongkey`);
     await debPackage('projects/x/nothere', 'debhelper-compat (= 13), libnothere-dev', DIST);
@@ -95,7 +106,7 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
   after(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    for (const name of [DIST, `${DIST}-wrongkey`]) {
+    for (const name of [DIST, `${DIST}-wrongkey`, RPM_DIST]) {
       const images = await docker.listImages({ filters: { label: [`org.buildfleet.dist=${name}`] } });
       for (const image of images) await engine.removeImage(image.Id).catch(() => undefined);
     }
@@ -144,7 +155,11 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     await retarget(project, dist);
   }
 
-  async function build(project: string, dist = DIST): Promise<{ outcome: JobOutcome; log: string }> {
+  async function build(
+    project: string,
+    dist = DIST,
+    kind: 'deb' | 'rpm' = 'deb',
+  ): Promise<{ outcome: JobOutcome; log: string }> {
     const request: BuildRequest = {
       v: 1,
       type: 'build.request',
@@ -152,7 +167,7 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
       attempt: 1,
       buildKey: `${project}@${dist}.x86_64`,
       project,
-      kind: 'deb',
+      kind,
       target: { dist, arch: 'x86_64' },
       runnerGroup: 'default',
       source: { url: sourcesDir, commit: '0'.repeat(40) },
@@ -177,6 +192,61 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     );
     const log = outcome.logKey === undefined ? '' : (await store.get(outcome.logKey)).toString('utf8');
     return { outcome, log };
+  }
+
+  /** Builds the rpm libbfgreet fixture on the host and publishes it as build `buildId` through the collector. */
+  async function publishRpmLibrary(buildId: string): Promise<void> {
+    const top = join(dir, 'rpmbuild');
+    await mkdir(join(top, 'home'), { recursive: true });
+    await runCommand(
+      'rpmbuild',
+      [
+        '-bb',
+        '--nodeps',
+        '--define',
+        `_topdir ${top}`,
+        '--define',
+        `_sourcedir ${join(GREET_RPM, 'libbfgreet')}`,
+        join(GREET_RPM, 'libbfgreet', 'libbfgreet.spec'),
+      ],
+      { timeoutMs: 300_000, env: { HOME: join(top, 'home') } },
+    );
+    const rpmsDir = join(top, 'RPMS', 'x86_64');
+    const artifacts = [];
+    for (const name of (await readdir(rpmsDir)).sort()) {
+      artifacts.push(
+        await uploadArtifact(store, `builds/${buildId}/attempt-1`, { name, kind: 'rpm', path: join(rpmsDir, name) }),
+      );
+    }
+    const repoKey = `projects/greet/${RPM_DIST}`;
+    const published = await publishNextVersion({
+      store,
+      signer,
+      repoKey,
+      format: 'rpm',
+      dist: RPM_DIST,
+      builds: [
+        {
+          v: 1,
+          type: 'build.event',
+          buildId,
+          attempt: 1,
+          buildKey: `projects/greet/libbfgreet-rpm@${RPM_DIST}.x86_64`,
+          project: 'projects/greet/libbfgreet-rpm',
+          target: { dist: RPM_DIST, arch: 'x86_64' },
+          repoKey,
+          state: 'succeeded',
+          at: new Date().toISOString(),
+          source: { service: 'runner', instance: 'test' },
+          commit: '0'.repeat(40),
+          artifacts,
+        },
+      ],
+      workDir: join(dir, 'collector'),
+      keepVersions: 3,
+      repoUrl: `http://repos.test/${repoKey}/rpm`,
+    });
+    assert.ok(published.version, 'the rpm library was published');
   }
 
   /** Builds libbfgreet at `version` on the host and publishes its debs as build `buildId` through the collector. */
@@ -285,6 +355,24 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
       { package: 'libbfgreet-dev', version: '1.1-1', buildId: 'lib-build-2' },
       { package: 'libbfgreet1', version: '1.1-1', buildId: 'lib-build-2' },
     ]);
+  });
+
+  it('rpm: installs BuildRequires our rpms provide from our rpm repository, the rest from apt', async () => {
+    await publishRpmLibrary('rpm-lib-build-1');
+    const { outcome, log } = await build('projects/greet/bfgreet-rpm', RPM_DIST, 'rpm');
+    assert.equal(outcome.state, 'succeeded', log.slice(-4000));
+    if (outcome.state !== 'succeeded') return;
+    assert.deepEqual(outcome.builtAgainst, [
+      { package: 'libbfgreet', version: '1.0-1', buildId: 'rpm-lib-build-1' },
+      { package: 'libbfgreet-devel', version: '1.0-1', buildId: 'rpm-lib-build-1' },
+    ]);
+    assert.match(log, /installed from buildfleet's rpm repositories:\n\s+libbfgreet 1\.0-1/);
+    const rpm = outcome.artifacts.find((a) => a.name.startsWith('bfgreet-1.0') && !a.name.endsWith('.src.rpm'));
+    assert.ok(rpm);
+    const rpmPath = join(dir, 'bfgreet.rpm');
+    await writeFile(rpmPath, await store.get(rpm.key));
+    const requires = (await runCommand('rpm', ['-qp', '--requires', rpmPath], { env: { HOME: dir } })).stdout;
+    assert.match(requires, /libbfgreet\.so\.1\(\)\(64bit\)/, 'linked against our library');
   });
 
   it('fails with dependency-unresolvable for a missing package and for a version nobody has', async () => {

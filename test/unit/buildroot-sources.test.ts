@@ -9,6 +9,7 @@ import {
   resolveOwnPackages,
   versionSatisfies,
 } from '../../runner/buildroot/own-packages.ts';
+import { ownRpmsFromPrimary, parseRpmRequirement, resolveOwnRpms } from '../../runner/buildroot/own-rpms.ts';
 import { aptSourceLine, ownSourceLine, type PackageSources } from '../../runner/buildroot/package-sources.ts';
 import type { BuildrootDist } from '../../runner/buildroot/types.ts';
 
@@ -191,6 +192,61 @@ describe('repository manifest', () => {
     assert.deepEqual(second.buildOf, {
       'pool/main/a/app/app_1_amd64.deb': 'b2',
       'pool/main/l/lib/lib1_1_amd64.deb': 'b1',
+    });
+  });
+});
+
+describe('our own rpms for an rpm buildroot', () => {
+  const entry = (name: string, ver?: string, rel?: string): string =>
+    ver === undefined
+      ? `<rpm:entry name="${name}"/>`
+      : `<rpm:entry name="${name}" flags="EQ" epoch="0" ver="${ver}"${rel === undefined ? '' : ` rel="${rel}"`}/>`;
+  const pkg = (name: string, ver: string, provides: string[], requires: string[], arch = 'x86_64'): string =>
+    `<package type="rpm"><name>${name}</name><arch>${arch}</arch><version epoch="0" ver="${ver}" rel="1"/>` +
+    `<checksum type="sha256" pkgid="YES">${'a'.repeat(64)}</checksum><size package="10" installed="1" archive="1"/>` +
+    `<location href="${name}-${ver}-1.${arch}.rpm"/><format><rpm:provides>${provides.join('')}</rpm:provides>` +
+    `<rpm:requires>${requires.join('')}</rpm:requires></format></package>`;
+  const primary = `<?xml version="1.0"?><metadata packages="4">${[
+    pkg(
+      'libbfgreet',
+      '1.0',
+      [entry('libbfgreet', '1.0', '1'), entry('libbfgreet.so.1()(64bit)')],
+      [entry('rtld(GNU_HASH)')],
+    ),
+    pkg(
+      'libbfgreet-devel',
+      '1.0',
+      [entry('bfgreet-api', '1'), entry('libbfgreet-devel', '1.0', '1')],
+      [entry('libbfgreet', '1.0', '1')],
+    ),
+    pkg('libbfgreet', '1.0', [], [], 'src'),
+    pkg('other', '3', [], [], 'aarch64'),
+  ].join('')}</metadata>`;
+  const rpms = ownRpmsFromPrimary(primary, 'projects/greet/rpm-bookworm', { 'libbfgreet-1.0-1.x86_64.rpm': 'b1' });
+
+  it('reads primary.xml without source rpms', () => {
+    assert.deepEqual(
+      rpms.map((r) => `${r.name} ${r.version} ${r.arch} ${r.buildId ?? '-'}`),
+      ['libbfgreet 1.0-1 x86_64 b1', 'libbfgreet-devel 1.0-1 x86_64 -', 'other 3-1 aarch64 -'],
+    );
+  });
+
+  it('resolves BuildRequires by name and provides, versions honoured, with what they require', () => {
+    const names = (requirements: string[]) => {
+      const { chosen, satisfied } = resolveOwnRpms(requirements, rpms, 'x86_64');
+      return { chosen: chosen.map((r) => r.name), satisfied };
+    };
+    assert.deepEqual(names(['gcc', 'libbfgreet-devel >= 1.0']), {
+      chosen: ['libbfgreet', 'libbfgreet-devel'],
+      satisfied: ['libbfgreet-devel >= 1.0'],
+    });
+    assert.deepEqual(names(['bfgreet-api = 1']).chosen, ['libbfgreet', 'libbfgreet-devel']);
+    assert.deepEqual(names(['libbfgreet-devel >= 2', 'bfgreet-api > 1', 'other']), { chosen: [], satisfied: [] });
+    assert.deepEqual(names(['libbfgreet-devel = 1.0-1']).satisfied, ['libbfgreet-devel = 1.0-1']);
+    assert.deepEqual(parseRpmRequirement('foo >= 1:2.0-3'), {
+      name: 'foo',
+      flags: 'GE',
+      evr: { epoch: 1, version: '2.0', release: '3' },
     });
   });
 });
