@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
 import { isBuildfleetError, type BuildfleetError } from '../../shared/errors/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
@@ -22,6 +23,9 @@ import { createContainerBuildroot, type BuildrootDist } from '../../runner/build
 import { ensureBaseLayer, basePulls } from '../../runner/buildroot/base-image.ts';
 import { pulledBaseTag } from '../../runner/buildroot/base-pull-policy.ts';
 import { builderFor } from '../../runner/builders/index.ts';
+import { runBuildJob } from '../../runner/job/build-job.ts';
+import { workingTreeSource } from '../../runner/local-source.ts';
+import { createFsArtifactStore } from '../../shared/storage/index.ts';
 import { createDockerodeEngine, KeyedLock } from '../../runner/engine/index.ts';
 import { uniqueName } from '../harness/names.ts';
 import { usePodman } from '../harness/podman.ts';
@@ -146,6 +150,61 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
     );
   });
 
+  it("builds through the runner's build job from a dist file with base.image", async () => {
+    const distName = uniqueName('test-image-job');
+    const sourcesDir = join(dir, 'sources');
+    const project = 'projects/demo/hello-deb';
+    await cp(join(EXAMPLES, project), join(sourcesDir, project), { recursive: true });
+    await writeFile(
+      join(sourcesDir, project, 'buildfleet.yml'),
+      `name: hello-deb\nkind: deb\ntargets:\n  - { dist: ${distName}, arch: x86_64 }\n`,
+    );
+    await mkdir(join(sourcesDir, 'dists'));
+    await writeFile(
+      join(sourcesDir, 'dists', `${distName}.yml`),
+      `format: deb\nbase:\n  image: ${baseRef}\npackages: [${bookwormPackages.join(', ')}]\n`,
+    );
+    const store = await createFsArtifactStore({ root: join(dir, 'store') });
+    try {
+      const outcome = await runBuildJob(
+        {
+          v: 1,
+          type: 'build.request',
+          buildId: uniqueName('b'),
+          attempt: 1,
+          buildKey: `${project}@${distName}.x86_64`,
+          project,
+          kind: 'deb',
+          target: { dist: distName, arch: 'x86_64' },
+          runnerGroup: 'default',
+          source: { url: sourcesDir, commit: '0'.repeat(40) },
+          submitId: 'test',
+          leaseMs: 60_000,
+        },
+        {
+          sources: workingTreeSource(sourcesDir),
+          store,
+          buildroot: buildrootWith(),
+          builderFor,
+          workDir: join(dir, 'work'),
+          limits: { memoryMb: 2048, pids: 4096, timeoutMinutes: 20 },
+          logger,
+          publishPhase: async () => undefined,
+          sendLog: async () => undefined,
+        },
+        new AbortController().signal,
+        () => undefined,
+      );
+      const log = outcome.logKey === undefined ? '' : (await store.get(outcome.logKey)).toString('utf8');
+      assert.equal(outcome.state, 'succeeded', log.split('\n').slice(-15).join('\n'));
+      assert.ok(outcome.state === 'succeeded' && outcome.artifacts.some((a) => a.name === 'hello-deb_1.0_amd64.deb'));
+      assert.match(log, new RegExp(`pulling base image ${escape(baseRef)}`));
+      for (const image of await builtImagesOf(distName)) madeImages.add(image);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('fails naming the dist file, the field and the image when the image does not exist', async () => {
     const missing = `${registry.address}/buildfleet-test/no-such-${run}:1`;
     const dist = imageDist(missing);
@@ -197,4 +256,10 @@ async function rejection(promise: Promise<unknown>): Promise<BuildfleetError> {
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Ids of the dependency images made for `dist` (removed after the tests). */
+async function builtImagesOf(dist: string): Promise<string[]> {
+  const images = await new Docker({ socketPath }).listImages({ filters: { label: [`org.buildfleet.dist=${dist}`] } });
+  return images.map((image) => image.Id);
 }
