@@ -66,7 +66,8 @@ describe('noop metadata', () => {
     });
     assert.equal(spec.kind, 'noop');
     assert.equal(spec.kindInferred, false);
-    assert.deepEqual(spec.noop, { ms: 100, bytes: 64, logLines: 0 });
+    // The graph names default to: provides its name, needs nothing.
+    assert.deepEqual(spec.noop, { ms: 100, bytes: 64, logLines: 0, provides: ['n1'], needs: [] });
     assert.deepEqual(spec.files, { main: 'buildfleet.yml' });
     assert.deepEqual(
       spec.targets.map((t) => t.dist),
@@ -77,10 +78,18 @@ describe('noop metadata', () => {
   it('takes the noop section, and a declared noop wins over build files', async () => {
     const spec = await load({
       'projects/bench/n1/buildfleet.yml':
-        'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64 }]\nnoop: { ms: 0, bytes: 1048576, logLines: 3, fail: oops }\n',
+        'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64 }]\n' +
+        'noop: { ms: 0, bytes: 1048576, logLines: 3, fail: oops, provides: [libn1-dev], needs: [libx-dev] }\n',
       'projects/bench/n1/Dockerfile': 'FROM scratch\n',
     });
-    assert.deepEqual(spec.noop, { ms: 0, bytes: 1048576, logLines: 3, fail: 'oops' });
+    assert.deepEqual(spec.noop, {
+      ms: 0,
+      bytes: 1048576,
+      logLines: 3,
+      fail: 'oops',
+      provides: ['libn1-dev'],
+      needs: ['libx-dev'],
+    });
     assert.equal(spec.kind, 'noop');
   });
 
