@@ -207,11 +207,12 @@ export async function runGraphBuild(options: {
     }));
     console.log(`  scheduler and ${options.runners} runners ready; submitting ${submits.length} packages`);
     const sentAt = performance.now();
-    // In chunks: a produce call of 1,000 submissions that each list 1,000 projects is ~40 MB.
-    for (let i = 0; i < submits.length; i += 50) {
+    // In chunks: each submission lists every project (~25 KB for 1,000), and a produce request
+    // must stay below the broker's 1 MB message limit.
+    for (let i = 0; i < submits.length; i += 10) {
       await bus.publish(
         topics.submit,
-        submits.slice(i, i + 50).map((s) => ({ key: s.project, value: s })),
+        submits.slice(i, i + 10).map((s) => ({ key: s.project, value: s })),
       );
     }
     const progress = setInterval(() => {
