@@ -9,6 +9,8 @@ import {
   registryOf,
 } from '../../runner/buildroot/base-pull-policy.ts';
 import { chrootBootstrap } from '../../runner/buildroot/chroot-tree.ts';
+import { createHostBuildroot } from '../../runner/buildroot/host.ts';
+import { createLogger } from '../../shared/log/index.ts';
 import { depsImageTag } from '../../runner/buildroot/cache-keys.ts';
 import { planInstall } from '../../runner/buildroot/install-plan.ts';
 import { describeBase, type BuildrootDist } from '../../runner/buildroot/types.ts';
@@ -123,6 +125,13 @@ describe('image dists', () => {
         error.message.startsWith(`dists/deb12.yml: field "base.image": the chroot buildroot`) &&
         error.message.includes(TAG),
     );
+  });
+
+  it('are fine for the host kind, which ignores the base', async () => {
+    const host = createHostBuildroot({ logger: createLogger({ name: 'base-image-test', level: 'silent' }) });
+    const prepared = await host.prepare({ dist: imageDist });
+    assert.equal(prepared.environment, 'host');
+    await prepared.release();
   });
 
   it('reach the buildroot from the dist file', () => {
