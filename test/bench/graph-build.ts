@@ -116,6 +116,7 @@ export async function runGraphBuild(options: {
     const ended = new Map<string, { state: string; at: number }>();
     const lastState = new Map<string, string>();
     const reasons = new Map<string, string>();
+    let lastChangeAt = performance.now();
     const started = new Map<string, number>();
     const wanted = new Set(dag.projects);
     const watch = await bus.subscribe<BuildEvent>({
@@ -124,7 +125,10 @@ export async function runGraphBuild(options: {
       decode: decoderFor('build.event'),
       handle: ({ value: e }) => {
         if (!wanted.has(e.project)) return Promise.resolve();
-        if (e.state !== 'heartbeat') lastState.set(e.project, e.state);
+        if (e.state !== 'heartbeat') {
+          lastState.set(e.project, e.state);
+          lastChangeAt = performance.now();
+        }
         if (e.state === 'waiting' && e.reason !== undefined) reasons.set(e.project, e.reason);
         if (e.state === 'building' && !started.has(e.project)) started.set(e.project, performance.now());
         if (END_STATES.has(e.state) && !ended.has(e.project))
@@ -221,8 +225,13 @@ export async function runGraphBuild(options: {
       const shown = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
       console.log(`  ${((performance.now() - sentAt) / 1000).toFixed(0)} s: ${shown || 'no events yet'}`);
     }, 15_000);
+    // A build state that has not changed for 2 minutes is a stall: no use waiting for the timeout.
+    const stalled = (): boolean => performance.now() - lastChangeAt > 120_000;
     await waitFor(
-      () => ended.size === dag.projects.length,
+      () => {
+        if (stalled()) throw new Error('no build changed state for 120 s');
+        return ended.size === dag.projects.length;
+      },
       'every build to end',
       Math.max(300_000, dag.projects.length * 1000),
       200,
