@@ -196,9 +196,9 @@ describe('chroot buildroot (mmdebstrap + unshare)', { timeout: 10 * 60_000 }, ()
 
   it('fails a prepare with unknown build dependencies, naming them', async () => {
     await assert.rejects(buildroot.prepare({ dist, buildDeps: ['make', 'no-such-package-bf'] }), (error) => {
-      assert.ok(isBuildfleetError(error, 'buildroot-failed'), String(error));
+      assert.ok(isBuildfleetError(error, 'dependency-unresolvable'), String(error));
       assert.equal(error.retriable, false);
-      assert.deepEqual(error.context['unknown'], ['no-such-package-bf']);
+      assert.deepEqual(error.context['unresolvable'], ['no-such-package-bf']);
       return true;
     });
   });

@@ -199,12 +199,19 @@ describe('container buildroot (podman)', { timeout: 15 * 60_000 }, () => {
 
   it('fails a prepare with unknown build dependencies, naming them, not retriable', async () => {
     await assert.rejects(
-      buildroot().prepare({ dist, buildDeps: ['libpopt-dev', 'no-such-package-bf', 'nothing-a | nothing-b'] }),
+      buildroot().prepare({
+        dist,
+        buildDeps: ['libpopt-dev', 'no-such-package-bf', 'nothing-a | nothing-b'],
+        neededBy: 'projects/x/app',
+      }),
       (error) => {
-        assert.ok(isBuildfleetError(error, 'buildroot-failed'), String(error));
+        assert.ok(isBuildfleetError(error, 'dependency-unresolvable'), String(error));
         assert.equal(error.retriable, false);
-        assert.deepEqual(error.context['unknown'], ['no-such-package-bf', 'nothing-a | nothing-b']);
-        assert.match(error.message, /no-such-package-bf/);
+        assert.deepEqual(error.context['unresolvable'], ['no-such-package-bf', 'nothing-a | nothing-b']);
+        assert.match(
+          error.message,
+          /^dependency-unresolvable: no-such-package-bf, nothing-a \| nothing-b needed by projects\/x\/app /,
+        );
         return true;
       },
     );
