@@ -5,17 +5,20 @@
  * libbfgreet-dev, both arriving in one push. The library is built and published first; the
  * program is dispatched only after that, its buildroot installs the library from buildfleet's own
  * signed repository, and its record says what it was built against. A real apt-get in a fresh
- * container installs the program together with the library it depends on, and it runs. A package
+ * container installs the program together with the library it depends on, and it runs. The rpm
+ * twins (a library with a -devel subpackage, a program with BuildRequires on it) build in order
+ * too, and dnf resolves the program's requirement to our library. A package
  * needing something nobody has fails at the dependency step with dependency-unresolvable, and the
  * services go on.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { startAllInOne, type AllInOne } from '../../cli/up/all-in-one.ts';
+import { runCommand } from '../../shared/exec/index.ts';
 import type { BuildRecord } from '../../shared/messages/index.ts';
 import { exampleSourcesRepo } from '../harness/cluster-fixtures.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
@@ -28,6 +31,9 @@ const [{ brokers }, podman] = await Promise.all([useKafka(), usePodman()]);
 const LIB = 'projects/greet/libbfgreet';
 const APP = 'projects/greet/bfgreet';
 const MISSING = 'projects/broken/needs-missing';
+const RPM_LIB = 'projects/greet-rpm/libbfgreet';
+const RPM_APP = 'projects/greet-rpm/bfgreet';
+const RPM_FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'greet-rpm');
 
 /** A deb package whose Build-Depends nobody can satisfy: not in Debian, not ours, and versioned. */
 const missingPackage: Record<string, string> = {
@@ -58,7 +64,8 @@ describe('packages build against each other (real Kafka, Podman, apt-get)', { ti
       await mkdir(join(path, '..'), { recursive: true });
       await writeFile(path, text, { mode: file === 'debian/rules' ? 0o755 : 0o644 });
     }
-    await sources.commit('a library, its user, and a package needing what nobody has');
+    await cp(RPM_FIXTURES, join(sources.dir, 'projects', 'greet-rpm'), { recursive: true });
+    await sources.commit('a library, its user (deb and rpm), and a package needing what nobody has');
     work = await repos.tempDir('work');
     cluster = await startAllInOne({
       dataDir: join(work, 'data'),
@@ -127,6 +134,43 @@ describe('packages build against each other (real Kafka, Podman, apt-get)', { ti
     });
     assert.match(output, /libbfgreet1\s+1\.0-1/);
     assert.match(output, /bfgreet using libbfgreet 1\.0/);
+  });
+
+  it('rpm: the program is built after the library, against it, and dnf resolves its requirement to our library', async () => {
+    const app = await ended(RPM_APP);
+    const lib = await ended(RPM_LIB);
+    assert.equal(lib.state, 'published', JSON.stringify(lib.error));
+    assert.equal(app.state, 'published', JSON.stringify(app.error));
+    assert.ok(
+      timeOf(app, 'claimed') >= timeOf(lib, 'published'),
+      'the program ran only after the library was published',
+    );
+    const against = new Map((app.builtAgainst ?? []).map((b) => [b.package, b]));
+    assert.equal(against.get('libbfgreet-devel')?.buildId, lib.buildId);
+
+    const url = app.repo?.url;
+    assert.ok(url);
+    const run = await repos.tempDir('dnf');
+    await writeFile(join(run, 'dnf.conf'), '[main]\n');
+    await mkdir(join(run, 'repos.d'));
+    const query = await runCommand('dnf', [
+      `--config=${join(run, 'dnf.conf')}`,
+      `--installroot=${join(run, 'root')}`,
+      '--releasever=12',
+      `--setopt=reposdir=${join(run, 'repos.d')}`,
+      `--setopt=cachedir=${join(run, 'cache')}`,
+      `--repofrompath=bf,${url}/`,
+      '--setopt=bf.gpgcheck=1',
+      '--setopt=bf.repo_gpgcheck=1',
+      `--setopt=bf.gpgkey=${url}/key.asc`,
+      '-y',
+      '-q',
+      'repoquery',
+      '--requires',
+      '--resolve',
+      'bfgreet',
+    ]);
+    assert.match(query.stdout, /^libbfgreet-0:1\.0-1\.x86_64$/m, query.stdout);
   });
 
   it('a need that neither our packages nor the dist satisfy fails with dependency-unresolvable, and nothing is stuck', async () => {

@@ -101,6 +101,13 @@ describe('buildfleet up: the all-in-one cluster on the embedded bus', { timeout:
   it('builds and publishes the deb and rpm examples, and apt-get and dnf install them', async () => {
     const deb = await published(DEB);
     const rpm = await published(RPM);
+    // The greet examples build against each other: the program against the library's published build.
+    const lib = await published('projects/greet/libbfgreet');
+    const app = await published('projects/greet/bfgreet');
+    assert.deepEqual(
+      (app.builtAgainst ?? []).filter((b) => b.package === 'libbfgreet-dev').map((b) => b.buildId),
+      [lib.buildId],
+    );
     for (const phase of ['checkout', 'buildroot', 'build', 'upload'] as const) {
       assert.equal(typeof deb.durations?.[phase], 'number', `duration of ${phase}`);
     }
