@@ -1,6 +1,6 @@
 /** build.request (on `<prefix>.requests.<runnerGroup>.<arch>`, key: build key): one build for a runner. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Attempt, CommitId, IsoDateTime, NonEmptyString, TargetSchema, literalUnion } from './common.ts';
+import { Attempt, CommitId, IsoDateTime, NonEmptyString, RebuildSchema, TargetSchema, literalUnion } from './common.ts';
 
 export const BuildRequestVersion = 1;
 
@@ -29,6 +29,7 @@ export const BuildRequestSchema = Type.Object(
     submitId: NonEmptyString('the submission this build came from'),
     leaseMs: Type.Integer({ minimum: 1, description: 'lease length in ms; heartbeats must come more often' }),
     at: Type.Optional(IsoDateTime('when the scheduler dispatched this attempt')),
+    rebuild: Type.Optional(RebuildSchema),
   },
   { description: 'One attempt of one build, for the runners of one group and arch.' },
 );

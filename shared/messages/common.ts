@@ -127,3 +127,20 @@ export const BuiltAgainstSchema = Type.Object({
   buildId: Type.Optional(NonEmptyString('the build that made that package, when the repository says')),
 });
 export type BuiltAgainst = Static<typeof BuiltAgainstSchema>;
+
+/**
+ * Why a build is a rebuild of the same sources (issue 12): our packages it depends on were
+ * published anew. `number` is the rebuild number of its build key (deb `+b<number>`, rpm release
+ * suffix `.b<number>`), monotonic per build key.
+ */
+export const RebuildSchema = Type.Object({
+  number: Type.Integer({ minimum: 1, description: 'rebuild number: deb version +b<number>, rpm release .b<number>' }),
+  because: Type.Array(
+    Type.Object({
+      project: NonEmptyString('the dependency published anew'),
+      buildId: NonEmptyString('its build'),
+    }),
+    { minItems: 1, description: 'the dependencies whose new builds made this rebuild' },
+  ),
+});
+export type Rebuild = Static<typeof RebuildSchema>;
