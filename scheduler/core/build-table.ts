@@ -7,15 +7,14 @@
 import {
   buildKeyOf,
   isAttemptFinalState,
-  isEndState,
   repoKeyOf,
   type BuildEvent,
   type BuildSubmit,
 } from '../../shared/messages/index.ts';
 import { buildIdOf } from './build-id.ts';
-import { cycleText, cycleThrough, WaitIndex, waitReason, waitedBuildIds } from './dependency-waits.ts';
+import { DependencyOrder } from './dependency-order.ts';
 import type { SchedulerEffect } from './effects.ts';
-import type { BuildOutcome, DependencyWait, PlannedTarget, TrackedBuild } from './tracked-build.ts';
+import type { BuildOutcome, PlannedTarget, TrackedBuild } from './tracked-build.ts';
 
 export interface BuildTableOptions {
   /** Lease given to runners in each request. */
@@ -47,12 +46,22 @@ export class BuildTable {
   /** The active build of each build key. */
   private readonly byKey = new Map<string, TrackedBuild>();
   private readonly submits = new Map<string, string[]>();
-  /** Succeeded builds whose packages are not published yet: dependants wait for their `published`. */
-  private readonly unpublished = new Map<string, TrackedBuild>();
-  private readonly unpublishedByKey = new Map<string, TrackedBuild>();
-  private readonly waits = new WaitIndex();
+  private readonly order: DependencyOrder;
 
-  constructor(private readonly options: BuildTableOptions) {}
+  constructor(private readonly options: BuildTableOptions) {
+    this.order = new DependencyOrder(
+      {
+        get: (buildId) => this.active.get(buildId),
+        current: (buildKey) => this.byKey.get(buildKey),
+        builds: () => this.active.values(),
+        finish: (build, outcome) => this.finish(build, outcome),
+      },
+      {
+        ...(options.dependencySubmitWaitMs === undefined ? {} : { submitWaitMs: options.dependencySubmitWaitMs }),
+        ...(options.rememberUnpublished === undefined ? {} : { rememberUnpublished: options.rememberUnpublished }),
+      },
+    );
+  }
 
   get size(): number {
     return this.active.size;
@@ -77,7 +86,7 @@ export class BuildTable {
     const ended = new Map<string, BuildOutcome | undefined>();
     for (const build of builds) {
       if (build.phase === 'done') {
-        if (build.outcome === 'succeeded') this.rememberUnpublished({ ...build });
+        if (build.outcome === 'succeeded') this.order.rememberUnpublished({ ...build });
         else ended.set(build.buildId, build.outcome);
         continue;
       }
@@ -85,26 +94,7 @@ export class BuildTable {
       if (restored.phase === 'running') restored.leaseUntil = now + restored.leaseMs;
       this.track(restored);
     }
-    const effects: SchedulerEffect[] = [];
-    for (const build of [...this.active.values()]) {
-      if (build.phase !== 'blocked' || !this.active.has(build.buildId)) continue;
-      for (const wait of [...(build.waitFor ?? [])]) {
-        if (wait.buildId === undefined) {
-          const current = this.byKey.get(wait.buildKey);
-          if (current) this.bind(build, wait, current);
-          continue;
-        }
-        if (this.active.has(wait.buildId) || this.unpublished.has(wait.buildId)) continue;
-        // Published, or no longer known (then what is published is all there is): no more waiting.
-        if (ended.get(wait.buildId) !== 'failed') {
-          effects.push(...this.release(build, wait.buildId, 'published'));
-          continue;
-        }
-        effects.push(...this.failBlocked(build, wait, 'ended without being published'));
-        break;
-      }
-    }
-    return effects;
+    return this.order.restoreWaits(ended);
   }
 
   /**
@@ -139,7 +129,7 @@ export class BuildTable {
         continue;
       }
       const buildId = buildIdOf(submit.submitId, buildKey);
-      const waits = submit.ignoreDeps === true ? [] : this.waitsOf(planned, submit);
+      const waits = submit.ignoreDeps === true ? [] : this.order.waitsOf(planned, submit);
       const build: TrackedBuild = {
         buildId,
         buildKey,
@@ -171,25 +161,22 @@ export class BuildTable {
       buildIds.push(buildId);
       persist.push({ type: 'persist-build', build });
       after.push({ type: 'event', build, state: 'submitted', submitId: submit.submitId });
-      if (waits.length > 0) after.push(this.waitingEvent(build));
+      if (waits.length > 0) after.push(this.order.waitingEvent(build));
       else after.push({ type: 'dispatch', build });
       // Builds that waited for the build this one replaces, or for this key before it had a build.
-      const rebound = [
-        ...(current ? this.waits.waitingFor(current.buildId) : []),
-        ...this.waits.waitingForKey(buildKey),
-      ];
+      const rebound = [...(current ? this.order.waitersOf(current.buildId) : []), ...this.order.waitersOfKey(buildKey)];
       for (const waiterId of rebound) {
         const waiter = this.active.get(waiterId);
         const wait = waiter?.waitFor?.find((w) => w.buildKey === buildKey);
         if (!waiter || !wait) continue;
-        this.bind(waiter, wait, build);
+        this.order.bind(waiter, wait, build);
         persist.push({ type: 'persist-build', build: waiter });
-        after.push(this.waitingEvent(waiter));
+        after.push(this.order.waitingEvent(waiter));
         created.push(waiter);
       }
     }
     this.remember(submit.submitId, buildIds);
-    const cycles = this.failCycles(created);
+    const cycles = this.order.failCycles(created);
     return {
       buildIds,
       effects: [{ type: 'persist-submit', submitId: submit.submitId, buildIds }, ...persist, ...after, ...cycles],
@@ -197,158 +184,16 @@ export class BuildTable {
   }
 
   /**
-   * The waits of a new build: each dependency with a build not published yet (queued, running,
-   * or succeeded and not in its repository yet), or of the same batch and not submitted yet.
-   * Other dependencies are built against what is published.
-   */
-  private waitsOf(planned: PlannedTarget, submit: BuildSubmit): DependencyWait[] {
-    const waits: DependencyWait[] = [];
-    const batch = new Set(submit.batch ?? []);
-    for (const dependency of planned.dependencies ?? []) {
-      const current = this.byKey.get(dependency.buildKey) ?? this.unpublishedByKey.get(dependency.buildKey);
-      const wait = { project: dependency.project, buildKey: dependency.buildKey, packages: dependency.packages };
-      if (current) waits.push({ ...wait, buildId: current.buildId });
-      else if (batch.has(dependency.project)) waits.push(wait);
-    }
-    return waits;
-  }
-
-  /** A wait for a key gets its build (a new submission, or the build that superseded the awaited one). */
-  private bind(waiter: TrackedBuild, wait: DependencyWait, dependency: TrackedBuild): void {
-    this.waits.remove(waiter);
-    wait.buildId = dependency.buildId;
-    this.waits.add(waiter);
-  }
-
-  private waitingEvent(build: TrackedBuild): SchedulerEffect {
-    const waits = build.waitFor ?? [];
-    return { type: 'event', build, state: 'waiting', reason: waitReason(waits), waitingFor: waitedBuildIds(build) };
-  }
-
-  /** Builds (among `touched`) whose waits go round in a circle fail with the cycle: nothing could start. */
-  private failCycles(touched: readonly TrackedBuild[]): SchedulerEffect[] {
-    const effects: SchedulerEffect[] = [];
-    for (const build of touched) {
-      if (build.phase !== 'blocked') continue;
-      const cycle = cycleThrough(build, (id) => this.active.get(id));
-      if (!cycle) continue;
-      const text = cycleText(cycle);
-      const message =
-        `dependency cycle: ${text}; build one of them with \`buildfleet build --ignore-deps\` ` +
-        'against what is published, then the others';
-      // Every member reports the cycle itself; only builds outside it fail as dependants.
-      const members = cycle.filter((member) => member.phase !== 'done');
-      for (const member of members) {
-        this.finish(member, 'failed');
-        effects.push(
-          { type: 'persist-build', build: member },
-          { type: 'event', build: member, state: 'failed', error: { code: 'dependency-cycle', message } },
-        );
-      }
-      for (const member of members) effects.push(...this.dependencyEnded(member, `failed: [dependency-cycle] ${text}`));
-    }
-    return effects;
-  }
-
-  /**
-   * A dependency's build is published: the waiter stops waiting for it, and is dispatched when it
-   * waits for nothing else.
-   */
-  private release(waiter: TrackedBuild, dependencyId: string, how: string): SchedulerEffect[] {
-    this.waits.remove(waiter);
-    waiter.waitFor = (waiter.waitFor ?? []).filter((w) => w.buildId !== dependencyId);
-    if (waiter.waitFor.length > 0) {
-      this.waits.add(waiter);
-      return [{ type: 'persist-build', build: waiter }, this.waitingEvent(waiter)];
-    }
-    delete waiter.waitFor;
-    waiter.phase = 'queued';
-    return [
-      { type: 'persist-build', build: waiter },
-      { type: 'dispatch', build: waiter, reason: `dependencies ${how}` },
-    ];
-  }
-
-  /** A blocked build whose dependency ended without being published fails without running. */
-  private failBlocked(waiter: TrackedBuild, wait: DependencyWait, why: string): SchedulerEffect[] {
-    const message = `dependency ${wait.project} (build ${wait.buildId ?? 'not submitted'}) ${why}`;
-    return this.end(waiter, { code: 'dependency-failed', message });
-  }
-
-  /** Ends a build that no runner holds with `failed`, and every build that waits for it. */
-  private end(build: TrackedBuild, error: { code: string; message: string }): SchedulerEffect[] {
-    this.finish(build, 'failed');
-    return [
-      { type: 'persist-build', build },
-      { type: 'event', build, state: 'failed', error },
-      ...this.dependencyEnded(build, `failed: [${error.code}] ${error.message}`),
-    ];
-  }
-
-  /** The builds waiting for `dependency` fail: it will never be published. */
-  private dependencyEnded(dependency: TrackedBuild, why: string): SchedulerEffect[] {
-    const effects: SchedulerEffect[] = [];
-    for (const waiterId of this.waits.waitingFor(dependency.buildId)) {
-      const waiter = this.active.get(waiterId);
-      const wait = waiter?.waitFor?.find((w) => w.buildId === dependency.buildId);
-      if (!waiter || !wait || waiter.phase !== 'blocked') continue;
-      effects.push(...this.failBlocked(waiter, wait, shorten(why)));
-    }
-    return effects;
-  }
-
-  /** The build's packages are in their repository: its dependants go on. */
-  private published(build: TrackedBuild): SchedulerEffect[] {
-    const effects: SchedulerEffect[] = [];
-    if (build.phase !== 'done') this.finish(build, 'published');
-    else build.outcome = 'published';
-    this.forgetUnpublished(build);
-    effects.push({ type: 'persist-build', build });
-    for (const waiterId of this.waits.waitingFor(build.buildId)) {
-      const waiter = this.active.get(waiterId);
-      if (waiter && waiter.phase === 'blocked') effects.push(...this.release(waiter, build.buildId, 'published'));
-    }
-    return effects;
-  }
-
-  /**
    * Blocked builds that waited longer than dependencySubmitWaitMs for a dependency of their batch
    * that was never submitted stop waiting for it (and are built against what is published).
    */
   expireDependencyWaits(now: number): SchedulerEffect[] {
-    const limit = this.options.dependencySubmitWaitMs ?? 600_000;
-    const effects: SchedulerEffect[] = [];
-    for (const build of [...this.active.values()]) {
-      if (build.phase !== 'blocked' || now - (build.createdAt ?? now) < limit) continue;
-      const unbound = (build.waitFor ?? []).filter((w) => w.buildId === undefined);
-      if (unbound.length === 0) continue;
-      this.waits.remove(build);
-      build.waitFor = (build.waitFor ?? []).filter((w) => w.buildId !== undefined);
-      if (build.waitFor.length > 0) {
-        this.waits.add(build);
-        effects.push({ type: 'persist-build', build }, this.waitingEvent(build));
-        continue;
-      }
-      delete build.waitFor;
-      build.phase = 'queued';
-      const names = unbound.map((w) => w.project).join(', ');
-      effects.push(
-        { type: 'persist-build', build },
-        { type: 'dispatch', build, reason: `${names} of its batch never submitted: built against what is published` },
-      );
-    }
-    return effects;
+    return this.order.expire(now);
   }
 
   /** A submission that could not be resolved: builds of its batch waiting for its project fail. */
   submitFailed(project: string, why: string): SchedulerEffect[] {
-    const effects: SchedulerEffect[] = [];
-    for (const build of [...this.active.values()]) {
-      if (build.phase !== 'blocked') continue;
-      const wait = build.waitFor?.find((w) => w.buildId === undefined && w.project === project);
-      if (wait) effects.push(...this.failBlocked(build, wait, `could not be submitted: ${shorten(why)}`));
-    }
-    return effects;
+    return this.order.submitFailed(project, why);
   }
 
   /** The request of the build's current attempt is out; `waiting` when no runner serves its topic. */
@@ -373,17 +218,7 @@ export class BuildTable {
   onEvent(event: BuildEvent, now: number): SchedulerEffect[] {
     if (event.source.service === 'scheduler') return [];
     const build = this.active.get(event.buildId);
-    if (!build) {
-      // The collector's word on a succeeded build: published, or failed (an artifact missing).
-      const succeeded = this.unpublished.get(event.buildId);
-      if (!succeeded) return [];
-      if (event.state === 'published') return this.published(succeeded);
-      if (!isEndState(event.state)) return [];
-      succeeded.outcome = 'failed';
-      this.forgetUnpublished(succeeded);
-      const why = `failed to publish: [${event.error?.code ?? event.state}] ${event.error?.message ?? ''}`;
-      return [{ type: 'persist-build', build: succeeded }, ...this.dependencyEnded(succeeded, why)];
-    }
+    if (!build) return this.order.onCollectorEvent(event) ?? [];
     if (event.state === 'succeeded') {
       // The first succeeded counts, whichever attempt it comes from; others are aborted.
       const otherAttemptRunning = event.attempt !== build.attempt && build.phase === 'running';
@@ -398,7 +233,7 @@ export class BuildTable {
     if (isAttemptFinalState(event.state)) {
       this.finish(build, 'failed');
       const why = `${event.state}${event.error ? `: [${event.error.code}] ${event.error.message}` : ''}`;
-      return [{ type: 'persist-build', build }, ...this.dependencyEnded(build, why)];
+      return [{ type: 'persist-build', build }, ...this.order.dependencyEnded(build, why)];
     }
     if (LEASED.has(event.state)) {
       const changed = build.phase !== 'running' || build.runnerId !== event.runnerId;
@@ -430,7 +265,7 @@ export class BuildTable {
           effects: [
             { type: 'persist-build', build },
             { type: 'event', build, state: 'cancelled', reason: `cancelled; the lease of ${who} ran out` },
-            ...this.dependencyEnded(build, 'was cancelled'),
+            ...this.order.dependencyEnded(build, 'was cancelled'),
           ],
         });
         continue;
@@ -444,7 +279,7 @@ export class BuildTable {
           effects: [
             { type: 'persist-build', build },
             { type: 'event', build, state: 'failed', error: { code: 'lease-expired', message } },
-            ...this.dependencyEnded(build, `failed: [lease-expired] ${message}`),
+            ...this.order.dependencyEnded(build, `failed: [lease-expired] ${message}`),
           ],
         });
         continue;
@@ -480,7 +315,7 @@ export class BuildTable {
     return [
       { type: 'persist-build', build },
       { type: 'event', build, state: 'cancelled', reason },
-      ...this.dependencyEnded(build, `was cancelled (${reason})`),
+      ...this.order.dependencyEnded(build, `was cancelled (${reason})`),
     ];
   }
 
@@ -508,37 +343,19 @@ export class BuildTable {
     build.outcome = outcome;
     delete build.leaseUntil;
     this.untrack(build);
-    if (outcome === 'succeeded') this.rememberUnpublished(build);
+    if (outcome === 'succeeded') this.order.rememberUnpublished(build);
   }
 
   private track(build: TrackedBuild): void {
     this.active.set(build.buildId, build);
     this.byKey.set(build.buildKey, build);
-    this.waits.add(build);
+    this.order.tracked(build);
   }
 
   private untrack(build: TrackedBuild): void {
     this.active.delete(build.buildId);
     if (this.byKey.get(build.buildKey) === build) this.byKey.delete(build.buildKey);
-    this.waits.remove(build);
-  }
-
-  private rememberUnpublished(build: TrackedBuild): void {
-    const older = this.unpublishedByKey.get(build.buildKey);
-    if (older) this.unpublished.delete(older.buildId);
-    this.unpublished.set(build.buildId, build);
-    this.unpublishedByKey.set(build.buildKey, build);
-    const limit = this.options.rememberUnpublished ?? 100_000;
-    while (this.unpublished.size > limit) {
-      const oldest = this.unpublished.values().next().value;
-      if (oldest === undefined) break;
-      this.forgetUnpublished(oldest);
-    }
-  }
-
-  private forgetUnpublished(build: TrackedBuild): void {
-    this.unpublished.delete(build.buildId);
-    if (this.unpublishedByKey.get(build.buildKey) === build) this.unpublishedByKey.delete(build.buildKey);
+    this.order.untracked(build);
   }
 
   private remember(submitId: string, buildIds: string[]): void {
@@ -551,9 +368,4 @@ export class BuildTable {
       this.submits.delete(oldest);
     }
   }
-}
-
-/** Reasons quote the dependency's own error; a long chain of them is cut. */
-function shorten(text: string): string {
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
