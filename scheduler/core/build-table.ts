@@ -88,6 +88,7 @@ export class BuildTable {
       if (build.phase === 'done') {
         if (build.outcome === 'succeeded') this.order.rememberUnpublished({ ...build });
         else ended.set(build.buildId, build.outcome);
+        this.order.restoreEnded(build);
         continue;
       }
       const restored = { ...build };
@@ -129,7 +130,9 @@ export class BuildTable {
         continue;
       }
       const buildId = buildIdOf(submit.submitId, buildKey);
-      const waits = submit.ignoreDeps === true ? [] : this.order.waitsOf(planned, submit);
+      const depWaits =
+        submit.ignoreDeps === true ? { waits: [] } : this.order.waitsOf(planned, submit, resolved.commit);
+      const waits = depWaits.failed ? [depWaits.failed.wait] : depWaits.waits;
       const build: TrackedBuild = {
         buildId,
         buildKey,
@@ -161,8 +164,8 @@ export class BuildTable {
       buildIds.push(buildId);
       persist.push({ type: 'persist-build', build });
       after.push({ type: 'event', build, state: 'submitted', submitId: submit.submitId });
-      if (waits.length > 0) after.push(this.order.waitingEvent(build));
-      else after.push({ type: 'dispatch', build });
+      if (waits.length > 0 && !depWaits.failed) after.push(this.order.waitingEvent(build));
+      else if (waits.length === 0) after.push({ type: 'dispatch', build });
       // Builds that waited for the build this one replaces, or for this key before it had a build.
       const rebound = [...(current ? this.order.waitersOf(current.buildId) : []), ...this.order.waitersOfKey(buildKey)];
       for (const waiterId of rebound) {
@@ -173,6 +176,10 @@ export class BuildTable {
         persist.push({ type: 'persist-build', build: waiter });
         after.push(this.order.waitingEvent(waiter));
         created.push(waiter);
+      }
+      // A dependency of its batch already failed at this commit: it fails at once, and so do its waiters.
+      if (depWaits.failed) {
+        after.push(...this.order.failBlocked(build, depWaits.failed.wait, shortWhy(depWaits.failed.why)));
       }
     }
     this.remember(submit.submitId, buildIds);
@@ -368,4 +375,9 @@ export class BuildTable {
       this.submits.delete(oldest);
     }
   }
+}
+
+/** `failed: <why>` as the dependency's failure is quoted to its dependants. */
+function shortWhy(why: string): string {
+  return `failed: ${why}`;
 }

@@ -26,11 +26,30 @@ export interface DependencyOrderOptions {
   rememberUnpublished?: number;
 }
 
+interface LastEnded {
+  buildId: string;
+  commit: string;
+  outcome: 'published' | 'failed';
+  why?: string;
+  createdAt: number;
+}
+
+/** The waits of a new build, or the dependency of its batch that already failed at its commit. */
+export interface NewBuildWaits {
+  waits: DependencyWait[];
+  failed?: { wait: DependencyWait; why: string };
+}
+
 export class DependencyOrder {
   /** Succeeded builds whose packages are not published yet: dependants wait for their `published`. */
   private readonly unpublished = new Map<string, TrackedBuild>();
   private readonly unpublishedByKey = new Map<string, TrackedBuild>();
   private readonly waits = new WaitIndex();
+  /**
+   * How the latest build of each key ended, with its commit: a batch dependency that was built
+   * from the same commit before its dependant's submission arrived is not waited for again.
+   */
+  private readonly lastEnded = new Map<string, LastEnded>();
 
   constructor(
     private readonly table: TableAccess,
@@ -104,16 +123,44 @@ export class DependencyOrder {
    * or succeeded and not in its repository yet), or of the same batch and not submitted yet.
    * Other dependencies are built against what is published.
    */
-  waitsOf(planned: PlannedTarget, submit: BuildSubmit): DependencyWait[] {
+  waitsOf(planned: PlannedTarget, submit: BuildSubmit, commit: string): NewBuildWaits {
     const waits: DependencyWait[] = [];
     const batch = new Set(submit.batch ?? []);
     for (const dependency of planned.dependencies ?? []) {
       const current = this.table.current(dependency.buildKey) ?? this.unpublishedByKey.get(dependency.buildKey);
       const wait = { project: dependency.project, buildKey: dependency.buildKey, packages: dependency.packages };
-      if (current) waits.push({ ...wait, buildId: current.buildId });
-      else if (batch.has(dependency.project)) waits.push(wait);
+      if (current) {
+        waits.push({ ...wait, buildId: current.buildId });
+        continue;
+      }
+      if (!batch.has(dependency.project)) continue;
+      // Its submission of this batch may have come first and its build ended already.
+      const last = this.lastEnded.get(dependency.buildKey);
+      if (last?.commit !== commit) waits.push(wait);
+      else if (last.outcome === 'failed') {
+        return { waits, failed: { wait: { ...wait, buildId: last.buildId }, why: last.why ?? 'failed' } };
+      }
     }
-    return waits;
+    return { waits };
+  }
+
+  /** A done build from the state topic: how its key last ended. */
+  restoreEnded(build: TrackedBuild): void {
+    if (build.outcome !== 'published' && build.outcome !== 'failed') return;
+    this.noteEnded(build, build.outcome);
+  }
+
+  private noteEnded(build: TrackedBuild, outcome: 'published' | 'failed', why?: string): void {
+    const createdAt = build.createdAt ?? 0;
+    const known = this.lastEnded.get(build.buildKey);
+    if (known && known.createdAt > createdAt) return;
+    this.lastEnded.set(build.buildKey, {
+      buildId: build.buildId,
+      commit: build.commit,
+      outcome,
+      createdAt,
+      ...(why === undefined ? {} : { why }),
+    });
   }
 
   /** A wait for a key gets its build (a new submission, or the build that superseded the awaited one). */
@@ -190,6 +237,7 @@ export class DependencyOrder {
 
   /** The builds waiting for `dependency` fail: it will never be published. */
   dependencyEnded(dependency: TrackedBuild, why: string): SchedulerEffect[] {
+    this.noteEnded(dependency, 'failed', shorten(why));
     const effects: SchedulerEffect[] = [];
     for (const waiterId of this.waits.waitingFor(dependency.buildId)) {
       const waiter = this.table.get(waiterId);
@@ -206,6 +254,7 @@ export class DependencyOrder {
     if (build.phase !== 'done') this.table.finish(build, 'published');
     else build.outcome = 'published';
     this.forgetUnpublished(build);
+    this.noteEnded(build, 'published');
     effects.push({ type: 'persist-build', build });
     for (const waiterId of this.waits.waitingFor(build.buildId)) {
       const waiter = this.table.get(waiterId);

@@ -280,4 +280,39 @@ describe('scheduler: dependency order', () => {
     assert.equal(libRecord.outcome, 'published');
     assert.deepEqual(dispatched(again.restore([libRecord, appBlocked], [], T0 + 3)), [APP]);
   });
+
+  it('a batch dependency already built from the same commit before the dependant arrived is not waited for', () => {
+    const table = tableOf();
+    const batch = [LIB, APP];
+    const lib = submit(table, LIB, [], { batch });
+    table.onEvent(event(lib.build, 'succeeded'), T0);
+    table.onEvent(event(lib.build, 'published', 'collector'), T0);
+    const app = submit(table, APP, [LIB], { batch });
+    assert.deepEqual(dispatched(app.effects), [APP]);
+
+    // Built from an older commit: this batch's submission of it is still to come.
+    const later = submit(table, APP, [LIB], { batch, ref: 'new' }, COMMIT_2);
+    assert.equal(later.build.phase, 'blocked');
+    assert.equal(eventsOf(later.effects, 'waiting')[0]?.reason, `dependency ${LIB} (not submitted yet)`);
+  });
+
+  it('a batch dependency that already failed at the same commit fails the dependant at once', () => {
+    const table = tableOf();
+    const batch = [LIB, APP, 'projects/greet/top'];
+    const top = submit(table, 'projects/greet/top', [APP], { batch });
+    const lib = submit(table, LIB, [], { batch });
+    table.onEvent(event(lib.build, 'failed', 'runner', { error: { code: 'build-failed', message: 'no' } }), T0);
+    const app = submit(table, APP, [LIB], { batch });
+    const failed = eventsOf(app.effects, 'failed');
+    assert.deepEqual(
+      failed.map((e) => [e.build.project, e.error?.code]),
+      [
+        [APP, 'dependency-failed'],
+        ['projects/greet/top', 'dependency-failed'],
+      ],
+    );
+    assert.match(failed[0]?.error?.message ?? '', /build-failed/);
+    assert.equal(table.get(top.build.buildId), undefined, 'its waiter is not left waiting');
+    assert.equal(table.phases().blocked, 0);
+  });
 });
