@@ -23,7 +23,7 @@ import { runCommand } from '../../shared/exec/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
 import type { BuildEvent, BuildRequest } from '../../shared/messages/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
-import { createContainerBuildroot } from '../../runner/buildroot/index.ts';
+import { createChrootBuildroot, createContainerBuildroot, type Buildroot } from '../../runner/buildroot/index.ts';
 import { builderFor } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
 import { runBuildJob } from '../../runner/job/build-job.ts';
@@ -159,6 +159,7 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     project: string,
     dist = DIST,
     kind: 'deb' | 'rpm' = 'deb',
+    buildroot: Buildroot = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp') }),
   ): Promise<{ outcome: JobOutcome; log: string }> {
     const request: BuildRequest = {
       v: 1,
@@ -179,7 +180,7 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
       {
         sources: workingTreeSource(sourcesDir),
         store,
-        buildroot: createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp') }),
+        buildroot,
         builderFor,
         workDir: join(dir, 'work'),
         limits: { memoryMb: 2048, pids: 4096, timeoutMinutes: 20 },
@@ -352,6 +353,16 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     assert.equal(third.outcome.state, 'succeeded', third.log.slice(-3000));
     assert.equal(depsOutcome(third.log), 'made', 'a new library version makes a new layer');
     assert.deepEqual(third.outcome.state === 'succeeded' ? third.outcome.builtAgainst : undefined, [
+      { package: 'libbfgreet-dev', version: '1.1-1', buildId: 'lib-build-2' },
+      { package: 'libbfgreet1', version: '1.1-1', buildId: 'lib-build-2' },
+    ]);
+  });
+
+  it('chroot kind: installs from our repository the same way', async () => {
+    const chroot = createChrootBuildroot({ cacheDir: join(dir, 'chroot-cache'), logger });
+    const { outcome, log } = await build('projects/greet/bfgreet', DIST, 'deb', chroot);
+    assert.equal(outcome.state, 'succeeded', log.slice(-4000));
+    assert.deepEqual(outcome.state === 'succeeded' ? outcome.builtAgainst : undefined, [
       { package: 'libbfgreet-dev', version: '1.1-1', buildId: 'lib-build-2' },
       { package: 'libbfgreet1', version: '1.1-1', buildId: 'lib-build-2' },
     ]);
