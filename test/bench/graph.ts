@@ -8,7 +8,7 @@
  * cached answer.
  *
  * Mode 2 (`--build`): builds all of it on real Kafka with 4 runner processes, every package
- * submitted with `batch` = all projects, and compares the wall time to the ideal (graph-build.ts).
+ * submitted with `batch` = the projects it needs, and compares the wall time to the ideal (graph-build.ts).
  *
  *   node --import tsx test/bench/graph.ts [--packages 1000] [--depth 12] [--seed 1] [--runs 10]
  *   node --import tsx test/bench/graph.ts --build [--runners 4] [--slots 4] [--noop-ms 200] ...
