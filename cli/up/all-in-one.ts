@@ -228,6 +228,8 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
           ),
         workDir: join(workDir, 'runner'),
         limits: { memoryMb: 4096, pids: 4096, timeoutMinutes: 120 },
+        // Buildroots trust our own repositories by the collector's key itself, not by the store's key.asc.
+        ownRepositoriesKey: signer.publicKeyArmored,
       },
     });
     await runner.start();
