@@ -73,6 +73,22 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
     await cluster?.stop();
   });
 
+  /**
+   * A new commit with main's tree, on a side branch (the watcher follows main only): builds of it
+   * are new builds, not the first import's builds of the same commit, which a batch dependency
+   * already built from that commit would count as.
+   */
+  let fresh = 0;
+  async function freshRef(): Promise<string> {
+    fresh += 1;
+    const head = (await cluster.sources.git('rev-parse', 'main')).trim();
+    const commit = (
+      await cluster.sources.git('commit-tree', `${head}^{tree}`, '-p', head, '-m', `same tree ${fresh}`)
+    ).trim();
+    await cluster.sources.git('update-ref', `refs/heads/side-${fresh}`, commit);
+    return commit;
+  }
+
   /** Index of the first event of the build in the state, in the order the test saw them. */
   const indexOf = (buildId: string, state: string): number =>
     cluster.events.findIndex((e) => e.buildId === buildId && e.state === state);
@@ -106,12 +122,13 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
   });
 
   it('a dependant submitted before its dependency (one batch) waits, then builds after the dependency is published', async () => {
+    const ref = await freshRef();
     const batch = ['projects/g/lib', 'projects/g/app'];
-    const app = await cluster.submit('projects/g/app', { batch, ref: 'main' });
+    const app = await cluster.submit('projects/g/app', { batch, ref });
     const appId = await oneBuild(app.submitId);
     const waiting = await cluster.reached(appId, ['waiting']);
     assert.equal(waiting.reason, 'dependency projects/g/lib (not submitted yet)');
-    const lib = await cluster.submit('projects/g/lib', { batch, ref: 'main' });
+    const lib = await cluster.submit('projects/g/lib', { batch, ref });
     const libId = await oneBuild(lib.submitId);
     await waitFor(
       () =>
@@ -125,10 +142,11 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
   });
 
   it('a diamond: the top is built exactly once, after both middle packages are published', async () => {
+    const ref = await freshRef();
     const batch = ['projects/d/base', 'projects/d/left', 'projects/d/right', 'projects/d/top'];
     const ids: Record<string, string> = {};
     for (const project of [...batch].reverse()) {
-      const s = await cluster.submit(project, { batch, ref: 'main' });
+      const s = await cluster.submit(project, { batch, ref });
       ids[project] = await oneBuild(s.submitId);
     }
     const top = ids['projects/d/top'] ?? '';
@@ -142,9 +160,10 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
   });
 
   it('a failed dependency fails its dependant with dependency-failed, without running it', async () => {
+    const ref = await freshRef();
     const batch = ['projects/f/lib', 'projects/f/app'];
-    const app = await cluster.submit('projects/f/app', { batch, ref: 'main' });
-    const lib = await cluster.submit('projects/f/lib', { batch, ref: 'main' });
+    const app = await cluster.submit('projects/f/app', { batch, ref });
+    const lib = await cluster.submit('projects/f/lib', { batch, ref });
     const appId = await oneBuild(app.submitId);
     const libId = await oneBuild(lib.submitId);
     const failed = await cluster.reached(appId, ['failed', 'published'], 60_000);
@@ -155,15 +174,16 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
   });
 
   it('a cycle fails both members with the cycle; --ignore-deps builds one against what is published', async () => {
+    const ref = await freshRef();
     const batch = ['projects/c/a', 'projects/c/b'];
-    const a = await cluster.submit('projects/c/a', { batch, ref: 'main' });
-    const b = await cluster.submit('projects/c/b', { batch, ref: 'main' });
+    const a = await cluster.submit('projects/c/a', { batch, ref });
+    const b = await cluster.submit('projects/c/b', { batch, ref });
     for (const s of [a, b]) {
       const failed = await cluster.reached(await oneBuild(s.submitId), ['failed', 'published'], 60_000);
       assert.equal(failed.error?.code, 'dependency-cycle');
       assert.match(failed.error?.message ?? '', /projects\/c\/(a|b) -> projects\/c\/(b|a) -> projects\/c\/\1/);
     }
-    const bootstrap = await cluster.submit('projects/c/a', { ignoreDeps: true, ref: 'main' });
+    const bootstrap = await cluster.submit('projects/c/a', { ignoreDeps: true, ref });
     const end = await cluster.reached(await oneBuild(bootstrap.submitId), ['published', 'failed'], 60_000);
     assert.equal(end.state, 'published');
   });
@@ -189,9 +209,10 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
   });
 
   it('a scheduler restarted while a build waits for its dependency keeps the order and builds it once', async () => {
+    const ref = await freshRef();
     const batch = ['projects/r/lib', 'projects/r/app'];
-    const lib = await cluster.submit('projects/r/lib', { batch, ref: 'main' });
-    const app = await cluster.submit('projects/r/app', { batch, ref: 'main' });
+    const lib = await cluster.submit('projects/r/lib', { batch, ref });
+    const app = await cluster.submit('projects/r/app', { batch, ref });
     const libId = await oneBuild(lib.submitId);
     const appId = await oneBuild(app.submitId);
     await cluster.reached(appId, ['waiting']);
