@@ -6,7 +6,8 @@
  *
  * Inputs (environment): BUILDFLEET_SRC, BUILDFLEET_OUT; BUILDFLEET_DEB_SOURCE, the source
  * package name (the tree's directory name); BUILDFLEET_DEB_DSC, when set, the .dsc (relative to
- * BUILDFLEET_SRC) to unpack with dpkg-source instead of copying a debian/ tree.
+ * BUILDFLEET_SRC) to unpack with dpkg-source instead of copying a debian/ tree;
+ * BUILDFLEET_DEB_CHANGELOG_ENTRY, when set, a changelog stanza put on top (rebuilds).
  */
 
 /** Files dpkg-buildpackage leaves next to the tree that are results: binary and source packages, build records. */
@@ -36,9 +37,17 @@ else
   cp -R -p "$BUILDFLEET_SRC/." "$tree/"
 fi
 cd "$tree"
+if [ -n "\${BUILDFLEET_DEB_CHANGELOG_ENTRY:-}" ]; then
+  # A rebuild: its changelog entry (version +b<N>) goes on top.
+  printf '%s' "$BUILDFLEET_DEB_CHANGELOG_ENTRY" | cat - debian/changelog > "$work/changelog"
+  mv "$work/changelog" debian/changelog
+  echo "buildfleet: rebuild: $(head -n 1 debian/changelog)"
+fi
 # Binary targets need root or a stand-in for it: fakeroot when the build user is not root.
 set --
 [ "$(id -u)" = 0 ] || set -- -rfakeroot
+# A binNMU builds binaries only: its source package is the one published before.
+[ -z "\${BUILDFLEET_DEB_CHANGELOG_ENTRY:-}" ] || set -- "$@" -b
 echo "buildfleet: dpkg-buildpackage -us -uc $* in $tree"
 status=0
 dpkg-buildpackage -us -uc "$@" || status=$?

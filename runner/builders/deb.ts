@@ -7,7 +7,8 @@ import { controlParagraphs, debianArchOf, debianBuildDepends, type PackageSpec }
 import { collectArtifacts } from './artifacts.ts';
 import { readPackageFile, runBuildScript } from './build-step.ts';
 import { DEB_BUILD_SCRIPT } from './deb-script.ts';
-import type { Builder } from './types.ts';
+import { changelogHead, debRebuildEntry, type RebuildNote } from './rebuild-version.ts';
+import type { BuildContext, Builder } from './types.ts';
 
 /** Debian source package names (Debian policy 5.6.1); also safe as a directory name in the script. */
 const SOURCE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -49,14 +50,45 @@ export function createDebBuilder(): Builder {
 
     async build(ctx) {
       const { file, dsc } = controlFileOf(ctx.pkg);
-      const source = sourceNameOf(ctx.pkg, file, await readPackageFile(ctx.pkg, file, ctx.srcDir));
+      const text = await readPackageFile(ctx.pkg, file, ctx.srcDir);
+      const source = sourceNameOf(ctx.pkg, file, text);
+      const entry = ctx.rebuild ? await rebuildEntry(ctx, ctx.rebuild, source, dsc ? text : undefined) : undefined;
       await runBuildScript(ctx, {
         tool: 'dpkg-buildpackage',
         script: DEB_BUILD_SCRIPT,
-        env: { BUILDFLEET_DEB_SOURCE: source, ...(dsc ? { BUILDFLEET_DEB_DSC: file } : {}) },
+        env: {
+          BUILDFLEET_DEB_SOURCE: source,
+          ...(dsc ? { BUILDFLEET_DEB_DSC: file } : {}),
+          ...(entry === undefined ? {} : { BUILDFLEET_DEB_CHANGELOG_ENTRY: entry }),
+        },
       });
     },
 
     collect: collectArtifacts,
   };
+}
+
+/**
+ * The changelog stanza of a rebuild: the version of debian/changelog (or of the .dsc) with
+ * `+b<N>`. A .dsc has no distribution: `unstable`, as binNMUs are.
+ */
+async function rebuildEntry(ctx: BuildContext, note: RebuildNote, source: string, dscText?: string): Promise<string> {
+  let version: string;
+  let distribution = 'unstable';
+  if (dscText !== undefined) {
+    version = controlParagraphs(dscText)[0]?.get('version')?.trim() ?? '';
+    if (version === '') {
+      throw new BuildfleetError('metadata-invalid', `${ctx.pkg.project}: the .dsc has no Version to rebuild`, {
+        context: { field: 'Version' },
+      });
+    }
+  } else {
+    const file = 'debian/changelog';
+    const head = changelogHead(await readPackageFile(ctx.pkg, file, ctx.srcDir), `${ctx.pkg.project}/${file}`);
+    version = head.version;
+    distribution = head.distribution;
+  }
+  const { entry } = debRebuildEntry(source, version, distribution, note, new Date());
+  ctx.onLine(`buildfleet: rebuild ${note.number}: ${source} ${version}+b${note.number} (${note.text})`, 'stdout');
+  return entry;
 }

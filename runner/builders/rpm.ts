@@ -3,12 +3,15 @@
  * the sources next to it, in a Debian buildroot whose BuildRequires were installed as Debian
  * packages (rpm-requires.ts). docs/builders.md.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { rpmBuildRequires, type PackageSpec } from '../../shared/sources/index.ts';
 import { collectArtifacts } from './artifacts.ts';
 import { readPackageFile, runBuildScript } from './build-step.ts';
 import { RPM_BUILD_SCRIPT } from './rpm-script.ts';
 import { debianRelationsForBuildRequires } from './rpm-requires.ts';
+import { rpmRebuildSpec } from './rebuild-version.ts';
 import type { Builder } from './types.ts';
 
 function specOf(pkg: PackageSpec): string {
@@ -42,6 +45,17 @@ export function createRpmBuilder(): Builder {
     },
 
     async build(ctx) {
+      if (ctx.rebuild) {
+        // srcDir is the build's own copy of the package: the spec may be changed in place.
+        const spec = specOf(ctx.pkg);
+        const file = `${ctx.pkg.project}/${spec}`;
+        const text = await readPackageFile(ctx.pkg, spec, ctx.srcDir);
+        await writeFile(join(ctx.srcDir, spec), rpmRebuildSpec(text, ctx.rebuild, new Date(), file));
+        ctx.onLine(
+          `buildfleet: rebuild ${ctx.rebuild.number}: release .b${ctx.rebuild.number} (${ctx.rebuild.text})`,
+          'stdout',
+        );
+      }
       await runBuildScript(ctx, {
         tool: 'rpmbuild',
         script: RPM_BUILD_SCRIPT,

@@ -7,6 +7,7 @@ import type { OutputStream } from '../../shared/exec/index.ts';
 import type { ArtifactKind } from '../../shared/messages/index.ts';
 import type { DistSpec, PackageSpec } from '../../shared/sources/index.ts';
 import type { PreparedBuildroot, RunLimits } from '../buildroot/index.ts';
+import type { RebuildNote } from './rebuild-version.ts';
 
 export const BUILDER_KINDS = ['deb', 'rpm', 'noop', 'docker', 'kiwi'] as const;
 export type BuilderKind = (typeof BUILDER_KINDS)[number];
@@ -35,6 +36,11 @@ export interface BuildContext {
   /** The request's target and its dist definition (the docker builder makes the dist's base image). */
   target?: BuildTarget;
   dist?: DistSpec;
+  /**
+   * Set for a rebuild against new versions of our own packages (build.request `rebuild`): the
+   * deb and rpm builders raise the version (`+b<N>`, `.b<N>`) and add a changelog entry.
+   */
+  rebuild?: RebuildNote;
 }
 
 /** A file of outDir and what it is; `name` is its path relative to outDir. */

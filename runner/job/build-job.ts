@@ -16,6 +16,7 @@ import {
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import type { Buildroot, BuildrootDist, PreparedBuildroot, RunLimits } from '../buildroot/types.ts';
 import type { Builder } from '../builders/index.ts';
+import { rebuildText } from '../builders/rebuild-version.ts';
 import type { EventDetails } from './events.ts';
 import { LogSink } from './log-sink.ts';
 import { buildPrefix, uploadArtifact } from './artifacts.ts';
@@ -144,6 +145,14 @@ export async function runBuildJob(
         build: { buildId: request.buildId, commit: request.source.commit },
         target: request.target,
         dist,
+        ...(request.rebuild
+          ? {
+              rebuild: {
+                number: request.rebuild.number,
+                text: rebuildText(builtAgainstOf(ownSources), request.rebuild.because),
+              },
+            }
+          : {}),
       }),
     );
     const files = await builder.collect(outDir);
@@ -156,12 +165,7 @@ export async function runBuildJob(
       return uploaded;
     });
     log.line(`buildfleet: succeeded with ${artifacts.map((a) => a.name).join(', ')}`);
-    const builtAgainst = (ownSources?.chosen ?? []).map((pkg) => ({
-      package: pkg.name,
-      version: pkg.version,
-      ...(pkg.buildId === undefined ? {} : { buildId: pkg.buildId }),
-    }));
-    outcome = { state: 'succeeded', artifacts, durations, logKey, builtAgainst };
+    outcome = { state: 'succeeded', artifacts, durations, logKey, builtAgainst: builtAgainstOf(ownSources) };
   } catch (error) {
     const failed = classifyFailure(error, signal.aborted ? abortCause() : undefined);
     log.line(`buildfleet: ${failed.state}: [${failed.error.code}] ${failed.error.message}`);
@@ -291,3 +295,14 @@ function limitsFor(pkg: PackageSpec, defaults: BuildJobDeps['limits']): RunLimit
 }
 
 export type { BuildEvent };
+
+/** Our own packages the dependency step installed, as build.event `builtAgainst` lists them. */
+function builtAgainstOf(
+  sources: { chosen: ReadonlyArray<{ name: string; version: string; buildId?: string }> } | undefined,
+) {
+  return (sources?.chosen ?? []).map((pkg) => ({
+    package: pkg.name,
+    version: pkg.version,
+    ...(pkg.buildId === undefined ? {} : { buildId: pkg.buildId }),
+  }));
+}

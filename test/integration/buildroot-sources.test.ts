@@ -160,6 +160,7 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     dist = DIST,
     kind: 'deb' | 'rpm' = 'deb',
     buildroot: Buildroot = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp') }),
+    rebuild?: BuildRequest['rebuild'],
   ): Promise<{ outcome: JobOutcome; log: string }> {
     const request: BuildRequest = {
       v: 1,
@@ -174,6 +175,7 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
       source: { url: sourcesDir, commit: '0'.repeat(40) },
       submitId: 'test',
       leaseMs: 60_000,
+      ...(rebuild ? { rebuild } : {}),
     };
     const outcome = await runBuildJob(
       request,
@@ -368,6 +370,24 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     ]);
   });
 
+  it('a rebuild against a new library gets version +b<N> and a changelog entry naming what it was built against', async () => {
+    const because = [{ project: 'projects/greet/libbfgreet', buildId: 'lib-build-2' }];
+    const { outcome, log } = await build('projects/greet/bfgreet', DIST, 'deb', undefined, { number: 1, because });
+    assert.equal(outcome.state, 'succeeded', log.slice(-4000));
+    if (outcome.state !== 'succeeded') return;
+    const deb = outcome.artifacts.find((a) => a.name.startsWith('bfgreet_') && a.name.endsWith('.deb'));
+    assert.equal(deb?.name, 'bfgreet_1.0-1+b1_amd64.deb');
+    const debPath = join(dir, 'bfgreet-rebuilt.deb');
+    await writeFile(debPath, await store.get(deb.key));
+    assert.equal((await runCommand('dpkg-deb', ['-f', debPath, 'Version'])).stdout.trim(), '1.0-1+b1');
+    const changelog = await runCommand('sh', [
+      '-c',
+      `dpkg-deb --fsys-tarfile '${debPath}' | tar -xO --wildcards './usr/share/doc/bfgreet/changelog.Debian*.gz' | gunzip`,
+    ]);
+    assert.match(changelog.stdout, /^bfgreet \(1\.0-1\+b1\) bookworm; urgency=low, binary-only=yes$/m);
+    assert.match(changelog.stdout, /Rebuild against libbfgreet-dev 1\.1-1, libbfgreet1 1\.1-1\./);
+  });
+
   it('rpm: installs BuildRequires our rpms provide from our rpm repository, the rest from apt', async () => {
     await publishRpmLibrary('rpm-lib-build-1');
     const { outcome, log } = await build('projects/greet/bfgreet-rpm', RPM_DIST, 'rpm');
@@ -384,6 +404,22 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     await writeFile(rpmPath, await store.get(rpm.key));
     const requires = (await runCommand('rpm', ['-qp', '--requires', rpmPath], { env: { HOME: dir } })).stdout;
     assert.match(requires, /libbfgreet\.so\.1\(\)\(64bit\)/, 'linked against our library');
+
+    // A rebuild: release .b<N>, and the %changelog says against what.
+    const because = [{ project: 'projects/greet/libbfgreet-rpm', buildId: 'rpm-lib-build-1' }];
+    const again = await build('projects/greet/bfgreet-rpm', RPM_DIST, 'rpm', undefined, { number: 3, because });
+    assert.equal(again.outcome.state, 'succeeded', again.log.slice(-4000));
+    if (again.outcome.state !== 'succeeded') return;
+    const rebuilt = again.outcome.artifacts.find(
+      (a) => a.name.startsWith('bfgreet-1.0') && !a.name.endsWith('.src.rpm'),
+    );
+    assert.ok(rebuilt);
+    const rebuiltPath = join(dir, 'bfgreet-rebuilt.rpm');
+    await writeFile(rebuiltPath, await store.get(rebuilt.key));
+    const release = await runCommand('rpm', ['-qp', '--qf', '%{RELEASE}', rebuiltPath], { env: { HOME: dir } });
+    assert.equal(release.stdout.trim(), '1.b3');
+    const rpmChangelog = await runCommand('rpm', ['-qp', '--changelog', rebuiltPath], { env: { HOME: dir } });
+    assert.match(rpmChangelog.stdout, /- Rebuild against libbfgreet 1\.0-1, libbfgreet-devel 1\.0-1/);
   });
 
   it('fails with dependency-unresolvable for a missing package and for a version nobody has', async () => {
