@@ -13,7 +13,6 @@ import {
   PublishedRepoSchema,
   TargetSchema,
   BuiltAgainstSchema,
-  RebuildSchema,
 } from './common.ts';
 
 export const InfoAnswerVersion = 1;
@@ -53,7 +52,6 @@ export const BuildRecordSchema = Type.Object({
   builtAgainst: Type.Optional(
     Type.Array(BuiltAgainstSchema, { description: 'our own packages the successful attempt was built against' }),
   ),
-  rebuild: Type.Optional(RebuildSchema),
   waitingFor: Type.Optional(
     Type.Array(NonEmptyString('build id'), {
       description: 'while waiting for dependencies: the builds that must be published first',
