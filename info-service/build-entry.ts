@@ -11,6 +11,7 @@ import {
   type BuildRecord,
   type BuildState,
   type BuiltAgainst,
+  type Rebuild,
   type Durations,
   type ErrorInfo,
   type PublishedRepo,
@@ -103,6 +104,8 @@ export class BuildEntry {
   builtAgainst: BuiltAgainst[] | undefined = undefined;
   /** While the build waits for dependencies: their build ids. */
   waitingFor: string[] | undefined = undefined;
+  /** A rebuild of a cascade: its number and the dependencies' new builds it is for. */
+  rebuild: Rebuild | undefined = undefined;
   createdMs: number;
   updatedMs: number;
   newer: BuildEntry | undefined = undefined;
@@ -205,6 +208,9 @@ export function toRecord(entry: BuildEntry, strings: StringTable): BuildRecord {
     ...(entry.repo !== undefined ? { repo: { ...entry.repo } } : {}),
     ...(entry.builtAgainst !== undefined ? { builtAgainst: entry.builtAgainst.map((b) => ({ ...b })) } : {}),
     ...(entry.waitingFor !== undefined ? { waitingFor: [...entry.waitingFor] } : {}),
+    ...(entry.rebuild !== undefined
+      ? { rebuild: { number: entry.rebuild.number, because: entry.rebuild.because.map((b) => ({ ...b })) } }
+      : {}),
     createdAt: new Date(entry.createdMs).toISOString(),
     updatedAt: new Date(entry.updatedMs).toISOString(),
   };

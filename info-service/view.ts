@@ -247,6 +247,7 @@ export class BuildView {
     if (event.logKey !== undefined) entry.logKey = event.logKey;
     if (event.durations !== undefined) entry.durations = event.durations;
     if (event.repo !== undefined) entry.repo = event.repo;
+    if (event.rebuild !== undefined) entry.rebuild = event.rebuild;
     if (event.state === 'succeeded' && entry.succeededAttempt === 0) this.takeSuccess(entry, event);
   }
 

@@ -4,7 +4,7 @@ import type { TrackedBuild } from './core/tracked-build.ts';
 
 export function eventOf(
   build: Pick<TrackedBuild, 'buildId' | 'attempt' | 'buildKey' | 'project' | 'target' | 'repoKey' | 'commit'> &
-    Partial<Pick<TrackedBuild, 'runnerId'>>,
+    Partial<Pick<TrackedBuild, 'runnerId' | 'rebuild'>>,
   state: BuildState,
   instance: string,
   extra: { submitId?: string; reason?: string; error?: ErrorInfo; waitingFor?: string[] } = {},
@@ -22,6 +22,7 @@ export function eventOf(
     at: new Date().toISOString(),
     source: { service: 'scheduler', instance },
     ...(build.commit ? { commit: build.commit } : {}),
+    ...(build.rebuild ? { rebuild: build.rebuild } : {}),
     ...(extra.submitId !== undefined ? { submitId: extra.submitId } : {}),
     ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
     ...(extra.error !== undefined ? { error: extra.error } : {}),
@@ -43,6 +44,7 @@ export function requestOf(build: TrackedBuild): BuildRequest {
     source: { url: build.sourceUrl, commit: build.commit },
     submitId: build.submitId,
     leaseMs: build.leaseMs,
+    ...(build.rebuild ? { rebuild: build.rebuild } : {}),
     at: new Date().toISOString(),
   };
 }

@@ -9,8 +9,15 @@ import { BuildfleetError } from '../shared/errors/index.ts';
 import { buildKeyOf, type BuildSubmit, type Target } from '../shared/messages/index.ts';
 import { loadPackage, type DistCache, type SourceRepo } from '../shared/sources/index.ts';
 import { clearCommitCheckouts, createCommitCheckouts } from '../shared/sources/git/commit-checkouts.ts';
-import { createGraphCache, dependenciesOf, loadSourceGraph, type SourceGraph } from '../shared/sources/graph/index.ts';
+import {
+  affectedBy,
+  createGraphCache,
+  dependenciesOf,
+  loadSourceGraph,
+  type SourceGraph,
+} from '../shared/sources/graph/index.ts';
 import type { ResolvedSubmit } from './core/build-table.ts';
+import type { CascadeMember, CascadePlan, CascadeTrigger } from './core/cascade.ts';
 import type { PlannedDependency } from './core/tracked-build.ts';
 
 export interface SubmitResolverOptions {
@@ -30,6 +37,12 @@ export interface SubmitResolver {
    *   'metadata-invalid' (naming file and field), 'target-unknown'
    */
   resolve(submit: BuildSubmit, signal?: AbortSignal): Promise<ResolvedSubmit>;
+  /**
+   * The rebuilds a published build makes (issue 12): the packages of its dist and arch that build
+   * against it, as the dist's `rebuildDependants` says, at the build's commit, in dependency order.
+   * @throws BuildfleetError 'source-unavailable' (retriable), 'source-commit-missing'
+   */
+  cascade(trigger: CascadeTrigger, signal?: AbortSignal): Promise<CascadePlan>;
 }
 
 export function createSubmitResolver(options: SubmitResolverOptions): SubmitResolver {
@@ -48,16 +61,52 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
     onRemove: (commit) => dists.delete(commit),
   });
 
+  function distCacheOf(commit: string): DistCache {
+    let distCache = dists.get(commit);
+    if (distCache === undefined) {
+      distCache = new Map();
+      dists.set(commit, distCache);
+    }
+    return distCache;
+  }
+
   return {
+    async cascade(trigger, signal) {
+      const repoDir = await checkouts.checkout(trigger.commit, signal);
+      const graph = await graphs.get(trigger.commit, () => loadSourceGraph(repoDir));
+      const { dist, arch } = trigger.target;
+      const distGraph = graph.dists.find((d) => d.dist === dist);
+      const targets: CascadeMember[] = [];
+      for (const affected of distGraph ? affectedBy(distGraph, trigger.project) : []) {
+        const node = distGraph?.nodes.find((n) => n.project === affected.project);
+        if (!node?.arches.includes(arch)) continue;
+        const spec = await loadPackage({
+          repoDir,
+          packageDir: affected.project,
+          distCache: distCacheOf(trigger.commit),
+        });
+        const declared = spec.targets.find((t) => t.dist === dist && t.arch === arch);
+        if (!declared) continue;
+        const target = { dist, arch };
+        targets.push({
+          project: affected.project,
+          target,
+          kind: spec.kind,
+          runnerGroup: declared.runnerGroup,
+          dependencies: affected.needs.map((edge) => ({
+            project: edge.to,
+            buildKey: buildKeyOf(edge.to, target),
+            packages: edge.packages,
+          })),
+        });
+      }
+      return { commit: trigger.commit, sourceUrl: options.url, targets };
+    },
     async resolve(submit, signal) {
       const ref = submit.ref ?? options.defaultRef ?? 'HEAD';
       const commit = await checkouts.resolve(ref, signal);
       const repoDir = await checkouts.checkout(commit, signal);
-      let distCache = dists.get(commit);
-      if (distCache === undefined) {
-        distCache = new Map();
-        dists.set(commit, distCache);
-      }
+      const distCache = distCacheOf(commit);
       let spec;
       try {
         spec = await loadPackage({ repoDir, packageDir: submit.project, distCache });

@@ -22,6 +22,7 @@ import {
 } from '../shared/messages/index.ts';
 import { buildIdOf } from './core/build-id.ts';
 import { BuildTable } from './core/build-table.ts';
+import type { CascadePlan, CascadeTrigger } from './core/cascade.ts';
 import type { SchedulerEffect } from './core/effects.ts';
 import type { TrackedBuild } from './core/tracked-build.ts';
 import { eventOf, requestOf, targetsOfFailedSubmit } from './messages-out.ts';
@@ -86,6 +87,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       switch (effect.type) {
         case 'persist-build':
           batch.push({ key: stateKey.build(effect.build.buildId), value: buildRecord(effect.build) });
+          break;
+        case 'persist-rebuild':
+          batch.push({
+            key: stateKey.rebuild(effect.buildKey),
+            value: { v: 1, type: 'scheduler.rebuild', buildKey: effect.buildKey, number: effect.number },
+          });
           break;
         case 'persist-submit':
           batch.push({
@@ -158,7 +165,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   async function dispatch(build: TrackedBuild, reason?: string): Promise<void> {
     // The submit handler and the timer may both find an undispatched build: one publishes.
     const id = `${build.buildId}#${build.attempt}`;
-    if (build.dispatched || build.phase === 'done' || dispatching.has(id)) return;
+    // A build released and then made to wait again (a cascade's rebuild of a dependency) is not sent.
+    if (build.dispatched || build.phase === 'done' || build.phase === 'blocked' || dispatching.has(id)) return;
     dispatching.add(id);
     try {
       await dispatchOnce(build, reason);
@@ -273,15 +281,48 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     logger.warn({ submitId: submit.submitId, project: submit.project, err: error }, 'scheduler: submission failed');
   }
 
-  async function onEvent(event: BuildEvent): Promise<void> {
+  async function onEvent(event: BuildEvent, signal: AbortSignal): Promise<void> {
+    // The cascade's plan is read before the event changes the table: the builds its `published`
+    // releases are then still undispatched, and the cascade can make them wait for its rebuilds.
+    const trigger = table.cascadeTrigger(event);
+    const plan = trigger ? await cascadePlan(trigger, signal) : undefined;
     const before = table.get(event.buildId);
     const dispatchedAt = before?.dispatchedAt;
     const effects = table.onEvent(event, Date.now());
+    if (trigger && plan) effects.push(...table.cascade(trigger, plan, Date.now()));
     if (event.state === 'claimed' && before && dispatchedAt !== undefined && event.attempt === before.attempt) {
       metrics?.dispatchLatency.observe({ runner_group: before.runnerGroup }, (Date.now() - dispatchedAt) / 1000);
     }
     if (before && table.get(event.buildId) === undefined) told.delete(event.buildId);
-    await run(effects);
+    await run(statesFirst(effects));
+    if (trigger && plan && plan.targets.length > 0) {
+      logger.info(
+        { buildId: trigger.buildId, project: trigger.project, dependants: plan.targets.length },
+        'scheduler: cascade of rebuilds planned',
+      );
+    }
+  }
+
+  /** The cascade's plan, tried again while the sources cannot be reached; undefined when it cannot be made. */
+  async function cascadePlan(trigger: CascadeTrigger, signal: AbortSignal): Promise<CascadePlan | undefined> {
+    const deadline = Date.now() + (options.sourceRetryMs ?? 600_000);
+    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await options.resolver.cascade(trigger, signal);
+      } catch (error) {
+        const failure = toBuildfleetError(error);
+        if (failure.code === 'aborted' || signal.aborted) throw failure;
+        if (!failure.retriable || Date.now() + delay > deadline) {
+          logger.error(
+            { buildId: trigger.buildId, project: trigger.project, err: failure },
+            'scheduler: the rebuilds of dependants cannot be planned; none are made for this build',
+          );
+          return undefined;
+        }
+        logger.warn({ buildId: trigger.buildId, err: failure }, 'scheduler: sources not reachable; trying again');
+        await sleep(delay, undefined, { signal });
+      }
+    }
   }
 
   async function onCancel(cancel: ControlCancel): Promise<void> {
@@ -327,7 +368,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     table,
     async start(signal) {
       const loaded = await options.state.load(signal);
-      const restored = table.restore(loaded.builds, loaded.submits, Date.now());
+      const restored = table.restore(loaded.builds, loaded.submits, Date.now(), loaded.rebuilds);
       logger.info(
         { active: table.size, submits: loaded.submits.length, cursors: loaded.cursors.size },
         'scheduler: state loaded',
@@ -338,7 +379,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           topics: [topics.events],
           group: `${groups.scheduler}.events`,
           decode: decoderFor('build.event'),
-          handle: (record) => onEvent(record.value),
+          handle: (record, handlerSignal) =>
+            onEvent(record.value, AbortSignal.any([handlerSignal, stopController.signal])),
         }),
         await bus.consume<ControlCancel>({
           topics: [topics.control],
@@ -368,4 +410,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       })());
     },
   };
+}
+
+/**
+ * The state writes of a list of effects first, then the rest in order: what a cascade decided is
+ * durable before any of it (or of the `published` that started it) is told.
+ */
+function statesFirst(effects: SchedulerEffect[]): SchedulerEffect[] {
+  const states = effects.filter((e) => e.type.startsWith('persist-'));
+  return [...states, ...effects.filter((e) => !e.type.startsWith('persist-'))];
 }

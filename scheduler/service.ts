@@ -52,10 +52,8 @@ export async function startSchedulerService(options: {
     resolver: url
       ? createSubmitResolver({ sources, url, defaultRef: settings.sources.branch, workDir })
       : {
-          resolve: () =>
-            Promise.reject(
-              new BuildfleetError('config-invalid', 'the scheduler has no sources repository (scheduler.sources.url)'),
-            ),
+          resolve: () => Promise.reject(noSources()),
+          cascade: () => Promise.reject(noSources()),
         },
   });
   await scheduler.start(options.signal);
@@ -99,4 +97,8 @@ export async function startSchedulerService(options: {
       await scheduler.stop();
     },
   };
+}
+
+function noSources(): BuildfleetError {
+  return new BuildfleetError('config-invalid', 'the scheduler has no sources repository (scheduler.sources.url)');
 }

@@ -54,6 +54,10 @@ export function formatRecord(record: BuildRecord): string[] {
   if (record.error) field('error', `[${record.error.code}] ${record.error.message}`);
   if (record.reason) field('reason', record.reason);
   if (record.waitingFor && record.waitingFor.length > 0) field('waits for', record.waitingFor.join(', '));
+  if (record.rebuild) {
+    const because = record.rebuild.because.map((b) => `${b.project} (build ${b.buildId})`).join(', ');
+    field('rebuild', `#${record.rebuild.number}, against new builds of ${because}`);
+  }
   if (record.builtAgainst && record.builtAgainst.length > 0) {
     field('built against', '');
     for (const b of record.builtAgainst)

@@ -12,6 +12,7 @@ import {
   type BuildSubmit,
 } from '../../shared/messages/index.ts';
 import { buildIdOf } from './build-id.ts';
+import { cascadeEffects, cascadeSubmitId, type CascadePlan, type CascadeTrigger, type NewBuild } from './cascade.ts';
 import { DependencyOrder } from './dependency-order.ts';
 import type { SchedulerEffect } from './effects.ts';
 import type { BuildOutcome, PlannedTarget, TrackedBuild } from './tracked-build.ts';
@@ -47,6 +48,8 @@ export class BuildTable {
   private readonly byKey = new Map<string, TrackedBuild>();
   private readonly submits = new Map<string, string[]>();
   private readonly order: DependencyOrder;
+  /** The last rebuild number given to each build key. */
+  private readonly rebuildNumbers = new Map<string, number>();
 
   constructor(private readonly options: BuildTableOptions) {
     this.order = new DependencyOrder(
@@ -81,10 +84,20 @@ export class BuildTable {
    * Blocked builds are checked against what their dependencies became meanwhile: the effects
    * release or fail them.
    */
-  restore(builds: Iterable<TrackedBuild>, submits: Iterable<[string, string[]]>, now: number): SchedulerEffect[] {
+  restore(
+    builds: Iterable<TrackedBuild>,
+    submits: Iterable<[string, string[]]>,
+    now: number,
+    rebuilds: Iterable<[string, number]> = [],
+  ): SchedulerEffect[] {
     for (const [submitId, buildIds] of submits) this.remember(submitId, buildIds);
+    const noteRebuild = (buildKey: string, number: number): void => {
+      if (number > (this.rebuildNumbers.get(buildKey) ?? 0)) this.rebuildNumbers.set(buildKey, number);
+    };
+    for (const [buildKey, number] of rebuilds) noteRebuild(buildKey, number);
     const ended = new Map<string, BuildOutcome | undefined>();
     for (const build of builds) {
+      if (build.rebuild) noteRebuild(build.buildKey, build.rebuild.number);
       if (build.phase === 'done') {
         if (build.outcome === 'succeeded') this.order.rememberUnpublished({ ...build });
         else ended.set(build.buildId, build.outcome);
@@ -133,50 +146,16 @@ export class BuildTable {
       const depWaits =
         submit.ignoreDeps === true ? { waits: [] } : this.order.waitsOf(planned, submit, resolved.commit);
       const waits = depWaits.failed ? [depWaits.failed.wait] : depWaits.waits;
-      const build: TrackedBuild = {
-        buildId,
-        buildKey,
-        project: submit.project,
-        target: planned.target,
-        repoKey: repoKeyOf(submit.project, planned.target.dist),
-        kind: planned.kind,
-        runnerGroup: planned.runnerGroup,
-        sourceUrl: resolved.sourceUrl,
-        commit: resolved.commit,
-        submitId: submit.submitId,
-        attempt: 1,
-        phase: waits.length > 0 ? 'blocked' : 'queued',
-        dispatched: false,
-        leaseMs: this.options.leaseMs,
-        expiries: 0,
-        createdAt: now,
-        ...(waits.length > 0 ? { waitFor: waits } : {}),
-      };
-      if (current) {
-        this.finish(current, 'failed');
-        const reason = `superseded by commit ${resolved.commit.slice(0, 12)} (build ${buildId})`;
-        persist.push({ type: 'persist-build', build: current });
-        after.push({ type: 'event', build: current, state: 'superseded', reason });
-        after.push({ type: 'cancel', buildId: current.buildId, reason: 'superseded' });
-      }
-      this.track(build);
-      created.push(build);
+      const made = this.add(
+        { buildId, buildKey, project: submit.project, planned, resolved, submitId: submit.submitId, waits },
+        now,
+        depWaits.failed === undefined,
+      );
+      persist.push(...made.persist);
+      after.push(...made.after);
+      created.push(...made.touched);
       buildIds.push(buildId);
-      persist.push({ type: 'persist-build', build });
-      after.push({ type: 'event', build, state: 'submitted', submitId: submit.submitId });
-      if (waits.length > 0 && !depWaits.failed) after.push(this.order.waitingEvent(build));
-      else if (waits.length === 0) after.push({ type: 'dispatch', build });
-      // Builds that waited for the build this one replaces, or for this key before it had a build.
-      const rebound = [...(current ? this.order.waitersOf(current.buildId) : []), ...this.order.waitersOfKey(buildKey)];
-      for (const waiterId of rebound) {
-        const waiter = this.active.get(waiterId);
-        const wait = waiter?.waitFor?.find((w) => w.buildKey === buildKey);
-        if (!waiter || !wait) continue;
-        this.order.bind(waiter, wait, build);
-        persist.push({ type: 'persist-build', build: waiter });
-        after.push(this.order.waitingEvent(waiter));
-        created.push(waiter);
-      }
+      const build = made.build;
       // A dependency of its batch already failed at this commit: it fails at once, and so do its waiters.
       if (depWaits.failed) {
         after.push(...this.order.failBlocked(build, depWaits.failed.wait, shortWhy(depWaits.failed.why)));
@@ -188,6 +167,104 @@ export class BuildTable {
       buildIds,
       effects: [{ type: 'persist-submit', submitId: submit.submitId, buildIds }, ...persist, ...after, ...cycles],
     };
+  }
+
+  /**
+   * A new build of a key: it supersedes the key's active build (its runner is asked to stop), and
+   * builds that waited for that one, or for the key, wait for the new one. `tell`: its `waiting`
+   * (or dispatch) follows; false when the caller ends it at once.
+   */
+  add(
+    fields: NewBuild,
+    now: number,
+    tell = true,
+  ): { build: TrackedBuild; persist: SchedulerEffect[]; after: SchedulerEffect[]; touched: TrackedBuild[] } {
+    const { buildId, buildKey, planned, resolved, waits } = fields;
+    const current = this.byKey.get(buildKey);
+    const build: TrackedBuild = {
+      buildId,
+      buildKey,
+      project: fields.project,
+      target: planned.target,
+      repoKey: repoKeyOf(fields.project, planned.target.dist),
+      kind: planned.kind,
+      runnerGroup: planned.runnerGroup,
+      sourceUrl: resolved.sourceUrl,
+      commit: resolved.commit,
+      submitId: fields.submitId,
+      attempt: 1,
+      phase: waits.length > 0 ? 'blocked' : 'queued',
+      dispatched: false,
+      leaseMs: this.options.leaseMs,
+      expiries: 0,
+      createdAt: now,
+      ...(waits.length > 0 ? { waitFor: waits } : {}),
+      ...(fields.rebuild ? { rebuild: fields.rebuild } : {}),
+    };
+    const persist: SchedulerEffect[] = [];
+    const after: SchedulerEffect[] = [];
+    const touched: TrackedBuild[] = [build];
+    if (current) {
+      this.finish(current, 'failed');
+      const by = fields.rebuild ? 'a rebuild' : `commit ${resolved.commit.slice(0, 12)}`;
+      persist.push({ type: 'persist-build', build: current });
+      after.push({
+        type: 'event',
+        build: current,
+        state: 'superseded',
+        reason: `superseded by ${by} (build ${buildId})`,
+      });
+      after.push({ type: 'cancel', buildId: current.buildId, reason: 'superseded' });
+    }
+    this.track(build);
+    persist.push({ type: 'persist-build', build });
+    if (fields.rebuild) persist.push({ type: 'persist-rebuild', buildKey, number: fields.rebuild.number });
+    after.push({ type: 'event', build, state: 'submitted', submitId: fields.submitId });
+    if (waits.length > 0 && tell) after.push(this.order.waitingEvent(build));
+    else if (waits.length === 0) after.push({ type: 'dispatch', build });
+    // Builds that waited for the build this one replaces, or for this key before it had a build.
+    const rebound = [...(current ? this.order.waitersOf(current.buildId) : []), ...this.order.waitersOfKey(buildKey)];
+    for (const waiterId of rebound) {
+      const waiter = this.active.get(waiterId);
+      const wait = waiter?.waitFor?.find((w) => w.buildKey === buildKey);
+      if (!waiter || !wait) continue;
+      this.order.bind(waiter, wait, build);
+      persist.push({ type: 'persist-build', build: waiter });
+      after.push(this.order.waitingEvent(waiter));
+      touched.push(waiter);
+    }
+    return { build, persist, after, touched };
+  }
+
+  /** The active build of a key. */
+  current(buildKey: string): TrackedBuild | undefined {
+    return this.byKey.get(buildKey);
+  }
+
+  /** The next rebuild number of a key (one more than any given before). */
+  nextRebuild(buildKey: string): number {
+    const number = (this.rebuildNumbers.get(buildKey) ?? 0) + 1;
+    this.rebuildNumbers.set(buildKey, number);
+    return number;
+  }
+
+  /** A `published` a cascade starts from (issue 12): a build that is not itself a rebuild, whose cascade has not run. */
+  cascadeTrigger(event: BuildEvent): CascadeTrigger | undefined {
+    if (event.state !== 'published' || event.source.service === 'scheduler') return undefined;
+    const known = this.order.publishedBuild(event.buildId, event.buildKey);
+    if (!known || known.rebuild || this.submits.has(cascadeSubmitId(event.buildId))) return undefined;
+    return {
+      buildId: event.buildId,
+      project: event.project,
+      buildKey: event.buildKey,
+      target: event.target,
+      commit: known.commit,
+    };
+  }
+
+  /** The rebuilds a published build makes (./cascade.ts). */
+  cascade(trigger: CascadeTrigger, plan: CascadePlan, now: number): SchedulerEffect[] {
+    return cascadeEffects(this, this.order, trigger, plan, now);
   }
 
   /**
@@ -365,7 +442,7 @@ export class BuildTable {
     this.order.untracked(build);
   }
 
-  private remember(submitId: string, buildIds: string[]): void {
+  remember(submitId: string, buildIds: string[]): void {
     this.submits.delete(submitId);
     this.submits.set(submitId, buildIds);
     const limit = this.options.rememberSubmits ?? 200_000;

@@ -29,6 +29,8 @@ export interface DependencyOrderOptions {
 interface LastEnded {
   buildId: string;
   commit: string;
+  /** It was a rebuild of a cascade (its publish starts none). */
+  rebuild: boolean;
   outcome: 'published' | 'failed';
   why?: string;
   createdAt: number;
@@ -157,10 +159,44 @@ export class DependencyOrder {
     this.lastEnded.set(build.buildKey, {
       buildId: build.buildId,
       commit: build.commit,
+      rebuild: build.rebuild !== undefined,
       outcome,
       createdAt,
       ...(why === undefined ? {} : { why }),
     });
+  }
+
+  /**
+   * The build a `published` is for, when it is one a cascade may start from (issue 12): a succeeded
+   * build waiting for it, or (after a restart, when the event comes again) the key's last published build.
+   */
+  publishedBuild(buildId: string, buildKey: string): { commit: string; rebuild: boolean } | undefined {
+    const succeeded = this.unpublished.get(buildId);
+    if (succeeded) return { commit: succeeded.commit, rebuild: succeeded.rebuild !== undefined };
+    const last = this.lastEnded.get(buildKey);
+    if (last?.buildId === buildId && last.outcome === 'published')
+      return { commit: last.commit, rebuild: last.rebuild };
+    return undefined;
+  }
+
+  /** Whether the key has had a build that ended (published, failed, or succeeded and not published yet). */
+  builtBefore(buildKey: string): boolean {
+    return this.lastEnded.has(buildKey) || this.unpublishedByKey.has(buildKey);
+  }
+
+  /**
+   * A build not dispatched yet must also wait for these (a cascade's new builds of its
+   * dependencies): a wait for the same key is bound to the new build. True when its waits changed.
+   */
+  waitAlso(build: TrackedBuild, waits: readonly DependencyWait[]): boolean {
+    const own = build.waitFor ?? [];
+    const fresh = waits.filter((w) => !own.some((o) => o.buildKey === w.buildKey && o.buildId === w.buildId));
+    if (fresh.length === 0) return false;
+    this.waits.remove(build);
+    build.waitFor = [...own.filter((o) => !fresh.some((w) => w.buildKey === o.buildKey)), ...fresh];
+    build.phase = 'blocked';
+    this.waits.add(build);
+    return true;
   }
 
   /** A wait for a key gets its build (a new submission, or the build that superseded the awaited one). */

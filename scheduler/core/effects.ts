@@ -8,6 +8,8 @@ import type { TrackedBuild } from './tracked-build.ts';
 export type SchedulerEffect =
   /** Write the build to the state topic (durable before anything depends on it). */
   | { type: 'persist-build'; build: TrackedBuild }
+  /** Remember the last rebuild number given to a build key (monotonic, survives restarts). */
+  | { type: 'persist-rebuild'; buildKey: string; number: number }
   /** Remember a submission and the builds it gave. */
   | { type: 'persist-submit'; submitId: string; buildIds: string[] }
   /** Publish a build.event for the build. */

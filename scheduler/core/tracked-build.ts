@@ -3,7 +3,7 @@
  * tell a duplicate submission from a new one, and to supersede it. Plain data: it is also the
  * value written to the compacted state topic.
  */
-import type { BuildKind, Target } from '../../shared/messages/index.ts';
+import type { BuildKind, Rebuild, Target } from '../../shared/messages/index.ts';
 
 /**
  * Where a build is, as the scheduler sees it. `blocked`: not dispatched yet, because builds of
@@ -47,6 +47,8 @@ export interface TrackedBuild {
   outcome?: BuildOutcome;
   /** Epoch ms when the build was made (for dependency waits on builds not submitted yet). */
   createdAt?: number;
+  /** Set on a rebuild of a cascade (issue 12): its rebuild number and the new builds it is for. */
+  rebuild?: Rebuild;
 }
 
 export const BuildOutcomes = ['succeeded', 'published', 'failed'] as const;

@@ -1,12 +1,12 @@
 /**
  * The records of the scheduler's compacted state topic (`<prefix>.state`, DESIGN.md §2). Only
  * the scheduler reads them; their schema lives here rather than in shared/messages. Keys:
- * `build:<buildId>`, `submit:<submitId>`, `cursor:<name>`; the latest value per key wins.
+ * `build:<buildId>`, `submit:<submitId>`, `cursor:<name>`, `rebuild:<buildKey>`; the latest value per key wins.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { BuildKinds, literalUnion, TargetSchema } from '../../shared/messages/index.ts';
+import { BuildKinds, literalUnion, RebuildSchema, TargetSchema } from '../../shared/messages/index.ts';
 import { BuildOutcomes, SchedulerPhases, type TrackedBuild } from '../core/tracked-build.ts';
 
 const Text = () => Type.String({ minLength: 1 });
@@ -43,6 +43,7 @@ const TrackedBuildSchema = Type.Object({
   ),
   outcome: Type.Optional(literalUnion(BuildOutcomes)),
   createdAt: Type.Optional(Type.Number()),
+  rebuild: Type.Optional(RebuildSchema),
 });
 
 export const StateRecordSchema = Type.Union([
@@ -54,6 +55,13 @@ export const StateRecordSchema = Type.Union([
     buildIds: Type.Array(Text()),
   }),
   Type.Object({ v: Type.Literal(1), type: Type.Literal('scheduler.cursor'), name: Text(), commit: Text() }),
+  /** The last rebuild number given to a build key (deb +b<N>, rpm .b<N>): the next rebuild gets N + 1. */
+  Type.Object({
+    v: Type.Literal(1),
+    type: Type.Literal('scheduler.rebuild'),
+    buildKey: Text(),
+    number: Type.Integer({ minimum: 1 }),
+  }),
 ]);
 export type StateRecord = Static<typeof StateRecordSchema>;
 
@@ -72,6 +80,7 @@ export const stateKey = {
   build: (buildId: string) => `build:${buildId}`,
   submit: (submitId: string) => `submit:${submitId}`,
   cursor: (name: string) => `cursor:${name}`,
+  rebuild: (buildKey: string) => `rebuild:${buildKey}`,
 };
 
 export function buildRecord(build: TrackedBuild): StateRecord {

@@ -12,6 +12,8 @@ export interface LoadedState {
   builds: TrackedBuild[];
   submits: Array<[string, string[]]>;
   cursors: Map<string, string>;
+  /** The last rebuild number of each build key. */
+  rebuilds: Map<string, number>;
   skipped: number;
 }
 
@@ -41,7 +43,7 @@ export function createStateStore(options: { bus: Bus; topic: string; logger: Log
       // partition, so offset order within the partition is the write order.
       const latest = new Map<string, StateRecord>();
       for (const record of records) if (record.key !== null) latest.set(record.key, record.value);
-      const loaded: LoadedState = { builds: [], submits: [], cursors: new Map(), skipped };
+      const loaded: LoadedState = { builds: [], submits: [], cursors: new Map(), rebuilds: new Map(), skipped };
       for (const value of latest.values()) {
         switch (value.type) {
           case 'scheduler.build':
@@ -52,6 +54,9 @@ export function createStateStore(options: { bus: Bus; topic: string; logger: Log
             break;
           case 'scheduler.cursor':
             loaded.cursors.set(value.name, value.commit);
+            break;
+          case 'scheduler.rebuild':
+            loaded.rebuilds.set(value.buildKey, value.number);
             break;
           default: {
             const unknown: never = value;

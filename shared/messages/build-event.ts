@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   ArtifactSchema,
   BuiltAgainstSchema,
+  RebuildSchema,
   Attempt,
   CommitId,
   DurationsSchema,
@@ -54,6 +55,7 @@ export const BuildEventSchema = Type.Object(
         description: 'succeeded: our own packages (of the published repositories) the buildroot had',
       }),
     ),
+    rebuild: Type.Optional(RebuildSchema),
     waitingFor: Type.Optional(
       Type.Array(NonEmptyString('build id'), {
         description: 'waiting: the builds of dependencies that must be published first',

@@ -13,6 +13,7 @@ import {
   PublishedRepoSchema,
   TargetSchema,
   BuiltAgainstSchema,
+  RebuildSchema,
 } from './common.ts';
 
 export const InfoAnswerVersion = 1;
@@ -52,6 +53,7 @@ export const BuildRecordSchema = Type.Object({
   builtAgainst: Type.Optional(
     Type.Array(BuiltAgainstSchema, { description: 'our own packages the successful attempt was built against' }),
   ),
+  rebuild: Type.Optional(RebuildSchema),
   waitingFor: Type.Optional(
     Type.Array(NonEmptyString('build id'), {
       description: 'while waiting for dependencies: the builds that must be published first',

@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
@@ -22,7 +22,7 @@ import { runCommand } from '../../shared/exec/index.ts';
 import type { BuildRecord } from '../../shared/messages/index.ts';
 import { exampleSourcesRepo } from '../harness/cluster-fixtures.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
-import { aptInstallInContainer } from '../harness/install-published.ts';
+import { aptInstallInContainer, startAptContainer } from '../harness/install-published.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { usePodman } from '../harness/podman.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -86,6 +86,7 @@ describe('packages build against each other (real Kafka, Podman, apt-get)', { ti
     await repos?.cleanup();
   });
 
+  const ENDS = ['published', 'failed', 'cancelled', 'timed-out'];
   const latest = (project: string): BuildRecord | undefined => cluster.info.view.list({ project, limit: 10 }).builds[0];
   async function ended(project: string): Promise<BuildRecord> {
     await waitFor(
@@ -103,6 +104,28 @@ describe('packages build against each other (real Kafka, Podman, apt-get)', { ti
     assert.ok(entry, `${record.buildKey} has a ${state} entry`);
     return Date.parse(entry.at);
   };
+
+  /** `dnf repoquery <args>` against our rpm-md repository at url, signatures checked, in an empty installroot. */
+  async function dnfQuery(url: string, args: string[]) {
+    const run = await repos.tempDir('dnf');
+    await writeFile(join(run, 'dnf.conf'), '[main]\n');
+    await mkdir(join(run, 'repos.d'));
+    return runCommand('dnf', [
+      `--config=${join(run, 'dnf.conf')}`,
+      `--installroot=${join(run, 'root')}`,
+      '--releasever=12',
+      `--setopt=reposdir=${join(run, 'repos.d')}`,
+      `--setopt=cachedir=${join(run, 'cache')}`,
+      `--repofrompath=bf,${url}/`,
+      '--setopt=bf.gpgcheck=1',
+      '--setopt=bf.repo_gpgcheck=1',
+      `--setopt=bf.gpgkey=${url}/key.asc`,
+      '-y',
+      '-q',
+      'repoquery',
+      ...args,
+    ]);
+  }
 
   it('builds the library first and the program against it, and apt-get installs and runs the program', async () => {
     const app = await ended(APP);
@@ -150,26 +173,7 @@ describe('packages build against each other (real Kafka, Podman, apt-get)', { ti
 
     const url = app.repo?.url;
     assert.ok(url);
-    const run = await repos.tempDir('dnf');
-    await writeFile(join(run, 'dnf.conf'), '[main]\n');
-    await mkdir(join(run, 'repos.d'));
-    const query = await runCommand('dnf', [
-      `--config=${join(run, 'dnf.conf')}`,
-      `--installroot=${join(run, 'root')}`,
-      '--releasever=12',
-      `--setopt=reposdir=${join(run, 'repos.d')}`,
-      `--setopt=cachedir=${join(run, 'cache')}`,
-      `--repofrompath=bf,${url}/`,
-      '--setopt=bf.gpgcheck=1',
-      '--setopt=bf.repo_gpgcheck=1',
-      `--setopt=bf.gpgkey=${url}/key.asc`,
-      '-y',
-      '-q',
-      'repoquery',
-      '--requires',
-      '--resolve',
-      'bfgreet',
-    ]);
+    const query = await dnfQuery(url, ['--requires', '--resolve', 'bfgreet']);
     assert.match(query.stdout, /^libbfgreet-0:1\.0-1\.x86_64$/m, query.stdout);
   });
 
@@ -181,5 +185,71 @@ describe('packages build against each other (real Kafka, Podman, apt-get)', { ti
     assert.match(failed.error?.message ?? '', new RegExp(MISSING));
     const waiting = cluster.info.view.list({ limit: 100 }).builds.filter((b) => b.state === 'waiting');
     assert.deepEqual(waiting, [], 'no build left waiting');
+  });
+  it('a commit changing only the library rebuilds the program (+b1, .b1): apt-get --only-upgrade and dnf take the rebuild', async () => {
+    const before = latest(APP);
+    assert.ok(before?.repo?.url);
+    // A user who installed the program before the change.
+    const container = await startAptContainer({
+      socketPath: podman.socketPath,
+      sourcesDir: sources.dir,
+      workDir: work,
+      aptUrl: before.repo.url,
+      pkg: 'bfgreet',
+      logger,
+    });
+    try {
+      const changelog = join(sources.dir, LIB, 'debian', 'changelog');
+      const entry =
+        'libbfgreet (1.1-1) bookworm; urgency=medium\n\n  * New upstream release.\n\n' +
+        ' -- buildfleet examples <examples@buildfleet.invalid>  Mon, 07 Dec 2026 00:00:00 +0000\n\n';
+      await writeFile(changelog, entry + (await readFile(changelog, 'utf8')));
+      const spec = join(sources.dir, RPM_LIB, 'libbfgreet.spec');
+      await writeFile(spec, (await readFile(spec, 'utf8')).replace(/^Version:(\s+)1\.0$/m, 'Version:$11.1'));
+      await sources.commit('libbfgreet 1.1 (deb and rpm); nothing else changes');
+
+      const rebuilt = async (project: string): Promise<BuildRecord> => {
+        await waitFor(
+          () => latest(project)?.rebuild !== undefined && ENDS.includes(latest(project)?.state ?? ''),
+          `the rebuild of ${project}`,
+          900_000,
+          500,
+        );
+        const record = latest(project);
+        assert.ok(record);
+        assert.equal(record.state, 'published', JSON.stringify(record.error));
+        return record;
+      };
+      const app = await rebuilt(APP);
+      const lib = latest(LIB);
+      assert.equal(lib?.state, 'published');
+      assert.deepEqual(app.rebuild, { number: 1, because: [{ project: LIB, buildId: lib?.buildId }] });
+      const against = new Map((app.builtAgainst ?? []).map((b) => [b.package, b]));
+      assert.equal(against.get('libbfgreet-dev')?.version, '1.1-1');
+      assert.ok(
+        app.artifacts.some((a) => a.name === 'bfgreet_1.0-1+b1_amd64.deb'),
+        app.artifacts.map((a) => a.name).join(', '),
+      );
+
+      const upgraded = await container.run(
+        'apt-get update -qq && apt-get install -y -qq --only-upgrade bfgreet libbfgreet1 >/dev/null' +
+          ' && dpkg-query -W bfgreet libbfgreet1 && bfgreet && zcat /usr/share/doc/bfgreet/changelog.Debian.amd64.gz',
+      );
+      assert.match(upgraded, /^bfgreet\s+1\.0-1\+b1$/m);
+      assert.match(upgraded, /^libbfgreet1\s+1\.1-1$/m);
+      assert.match(upgraded, /bfgreet using libbfgreet 1\.1/);
+      assert.match(upgraded, /Rebuild against .*libbfgreet-dev 1\.1-1/);
+
+      const rpmApp = await rebuilt(RPM_APP);
+      assert.equal(rpmApp.rebuild?.number, 1);
+      const url = rpmApp.repo?.url;
+      assert.ok(url);
+      const newest = await dnfQuery(url, ['--latest-limit=1', '--qf', '%{name}-%{evr}', 'bfgreet']);
+      assert.match(newest.stdout, /^bfgreet-1\.0-1\.b1$/m, newest.stdout);
+      const requires = await dnfQuery(url, ['--requires', '--resolve', '--latest-limit=1', 'bfgreet']);
+      assert.match(requires.stdout, /^libbfgreet-0:1\.1-1\.x86_64$/m, requires.stdout);
+    } finally {
+      await container.remove();
+    }
   });
 });

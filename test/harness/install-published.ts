@@ -15,19 +15,17 @@ import type { BuildRecord } from '../../shared/messages/index.ts';
 import { loadDist } from '../../shared/sources/index.ts';
 import { dnfInstallWithProvidesShim } from './package-clients.ts';
 
-/**
- * `apt-get install <pkg>` from the apt repository at aptUrl in a fresh container of the dist
- * `bookworm` of the sources repo, then runs `command` there; returns its standard output.
- */
-export async function aptInstallInContainer(options: {
+/** Where apt-get runs: a container of the dist `bookworm` of the sources repo, with our repository added. */
+interface AptContainerOptions {
   socketPath: string;
   sourcesDir: string;
   workDir: string;
   aptUrl: string;
-  pkg: string;
-  command: string;
   logger: Logger;
-}): Promise<string> {
+}
+
+/** The image, the `podman run` arguments and the shell line that adds our repository. */
+async function aptSetup(options: AptContainerOptions): Promise<{ args: string[]; addRepo: string }> {
   const key = join(options.workDir, 'apt-key.asc');
   const answer = await fetch(`${options.aptUrl}/key.asc`);
   if (!answer.ok) throw new Error(`GET ${options.aptUrl}/key.asc: ${answer.status}`);
@@ -41,24 +39,51 @@ export async function aptInstallInContainer(options: {
   const dist = await loadDist({ repoDir: options.sourcesDir, name: 'bookworm' });
   const image = (await buildroot.prepare({ dist: buildrootDist(dist) })).environment;
   const line = `deb [signed-by=/etc/apt/keyrings/buildfleet.asc] ${options.aptUrl} bookworm main`;
-  const install = await runCommand(
-    'podman',
-    [
-      'run',
-      '--rm',
-      '--network',
-      'host',
-      '-v',
-      `${key}:/etc/apt/keyrings/buildfleet.asc:ro`,
-      image,
-      'sh',
-      '-c',
-      `echo '${line}' > /etc/apt/sources.list.d/bf.list && apt-get update -qq` +
-        ` && apt-get install -y -qq ${options.pkg} >/dev/null && ${options.command}`,
-    ],
-    { env: { CONTAINERS_CONF: PODMAN_CONTAINERS_CONF }, timeoutMs: 300_000 },
-  );
+  return {
+    args: ['--network', 'host', '-v', `${key}:/etc/apt/keyrings/buildfleet.asc:ro`, image],
+    addRepo: `echo '${line}' > /etc/apt/sources.list.d/bf.list && apt-get update -qq`,
+  };
+}
+
+const podman = (args: string[]) =>
+  runCommand('podman', args, { env: { CONTAINERS_CONF: PODMAN_CONTAINERS_CONF }, timeoutMs: 300_000 });
+
+/**
+ * `apt-get install <pkg>` from the apt repository at aptUrl in a fresh container of the dist
+ * `bookworm` of the sources repo, then runs `command` there; returns its standard output.
+ */
+export async function aptInstallInContainer(
+  options: AptContainerOptions & { pkg: string; command: string },
+): Promise<string> {
+  const { args, addRepo } = await aptSetup(options);
+  const install = await podman([
+    'run',
+    '--rm',
+    ...args,
+    'sh',
+    '-c',
+    `${addRepo} && apt-get install -y -qq ${options.pkg} >/dev/null && ${options.command}`,
+  ]);
   return install.stdout;
+}
+
+/**
+ * A container that stays (for upgrades): `pkg` installed from our repository; `run` runs a shell
+ * line in it; `remove` ends it.
+ */
+export async function startAptContainer(
+  options: AptContainerOptions & { pkg: string },
+): Promise<{ run(line: string): Promise<string>; remove(): Promise<void> }> {
+  const { args, addRepo } = await aptSetup(options);
+  const id = (await podman(['run', '-d', ...args, 'sleep', 'infinity'])).stdout.trim();
+  const run = async (line: string): Promise<string> => (await podman(['exec', id, 'sh', '-c', line])).stdout;
+  await run(`${addRepo} && apt-get install -y -qq ${options.pkg} >/dev/null`);
+  return {
+    run,
+    async remove() {
+      await podman(['rm', '-f', '-t', '0', id]);
+    },
+  };
 }
 
 /**

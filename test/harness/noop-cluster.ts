@@ -54,7 +54,12 @@ export interface NoopCluster {
    * `buildfleet runner --config` as a child process on the cluster's topics and store (host
    * buildroot), ready when it returns. The test kills it or stop() does.
    */
-  startRunnerProcess(options: { id: string; group?: string; slots?: number }): Promise<RunnerProcess>;
+  startRunnerProcess(options: { id: string; group?: string; slots?: number }): Promise<ServiceProcess>;
+  /**
+   * Stops the in-process scheduler and starts `buildfleet scheduler --config` as a child process
+   * on the cluster's topics (the test kills it: SIGKILL), ready when it returns.
+   */
+  startSchedulerProcess(): Promise<ServiceProcess>;
   submit(project: string, options?: Partial<BuildSubmit>): Promise<BuildSubmit>;
   /** The first event of the build in one of the states, waiting for it. */
   reached(buildId: string, states: readonly string[], timeoutMs?: number): Promise<BuildEvent>;
@@ -63,7 +68,7 @@ export interface NoopCluster {
   stop(): Promise<void>;
 }
 
-export interface RunnerProcess {
+export interface ServiceProcess {
   child: ChildProcess;
   /** Everything it printed so far. */
   output(): string;
@@ -73,6 +78,22 @@ export interface RunnerProcess {
 const BIN = fileURLToPath(new URL('../../bin/buildfleet.js', import.meta.url));
 
 export const NOOP_DIST = 'dists/bookworm.yml';
+
+/** The buildfleet.yml of a noop package that provides and needs names in the graph (tests of order and cascades). */
+export function noopPackage(
+  options: { ms?: number; provides?: string[]; needs?: string[]; fail?: string; dist?: string; optOut?: boolean } = {},
+): string {
+  const fields = [
+    `ms: ${options.ms ?? 50}`,
+    ...(options.provides ? [`provides: [${options.provides.join(', ')}]`] : []),
+    ...(options.needs ? [`needs: [${options.needs.join(', ')}]`] : []),
+    ...(options.fail ? [`fail: "${options.fail}"`] : []),
+  ];
+  return (
+    `kind: noop\ntargets: [{ dist: ${options.dist ?? 'bookworm'}, arch: x86_64 }]\nnoop: { ${fields.join(', ')} }\n` +
+    (options.optOut ? 'rebuild: { onDependencyChange: false }\n' : '')
+  );
+}
 
 export async function startNoopCluster(options: {
   brokers: string[];
@@ -177,6 +198,27 @@ export async function startNoopCluster(options: {
     cleanups.push(() => server.close());
   }
 
+  const busYaml = `bus: { type: kafka, brokers: [${options.brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix}, sessionTimeoutMs: 6000 }`;
+  /** `buildfleet <service> --config` as a child process, ready when it says so; stop() kills what is left. */
+  const spawnService = async (service: string, id: string, config: string): Promise<ServiceProcess> => {
+    const child = spawn(process.execPath, [BIN, service, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    await waitFor(
+      () => output.includes(`${service}: ready`) || child.exitCode !== null,
+      `the ${service} process`,
+      120_000,
+    );
+    if (child.exitCode !== null) throw new Error(`${service} ${id} exited:\n${output}`);
+    return { child, output: () => output, exited };
+  };
+
   let schedulerCount = 0;
   const startScheduler = async (): Promise<SchedulerService> => {
     schedulerCount += 1;
@@ -220,6 +262,31 @@ export async function startNoopCluster(options: {
     async stopScheduler() {
       await cluster.scheduler.stop();
     },
+    async startSchedulerProcess() {
+      await cluster.scheduler.stop();
+      schedulerCount += 1;
+      const id = `scheduler-${schedulerCount}`;
+      const dir = join(work, id);
+      await mkdir(dir, { recursive: true });
+      const config = join(dir, 'scheduler.yml');
+      await writeFile(
+        config,
+        [
+          busYaml,
+          'log: { level: info }',
+          'metrics: { enabled: false }',
+          'scheduler:',
+          `  id: ${id}`,
+          `  leaseMs: ${options.leaseMs ?? 5000}`,
+          `  maxAttempts: ${options.maxAttempts ?? 3}`,
+          '  checkIntervalMs: 200',
+          `  workDir: '${join(work, 'scheduler')}'`,
+          `  sources: { url: '${sources.url}', branch: main, pollIntervalMs: ${options.pollIntervalMs ?? 0} }`,
+          '',
+        ].join('\n'),
+      );
+      return spawnService('scheduler', id, config);
+    },
     async startRunner(runnerOptions = {}) {
       const id = runnerOptions.id ?? `runner-${randomUUID().slice(0, 6)}`;
       const dir = join(work, id);
@@ -253,7 +320,7 @@ export async function startNoopCluster(options: {
       await writeFile(
         config,
         [
-          `bus: { type: kafka, brokers: [${options.brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix}, sessionTimeoutMs: 6000 }`,
+          busYaml,
           `storage: { type: fs, root: '${join(work, 'store')}' }`,
           'log: { level: info }',
           'metrics: { enabled: false }',
@@ -269,18 +336,7 @@ export async function startNoopCluster(options: {
           '',
         ].join('\n'),
       );
-      const child = spawn(process.execPath, [BIN, 'runner', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      cleanups.push(async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await exited;
-      });
-      await waitFor(() => output.includes('runner: ready') || child.exitCode !== null, 'the runner process', 120_000);
-      if (child.exitCode !== null) throw new Error(`runner ${runnerOptions.id} exited:\n${output}`);
-      return { child, output: () => output, exited };
+      return spawnService('runner', runnerOptions.id, config);
     },
     async submit(project, extra = {}) {
       const submit: BuildSubmit = {

@@ -9,21 +9,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BuildEvent } from '../../shared/messages/index.ts';
-import { startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
+import { noopPackage, startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const { brokers } = await useKafka();
 
-function noop(options: { ms?: number; provides?: string[]; needs?: string[]; fail?: string } = {}): string {
-  const fields = [
-    `ms: ${options.ms ?? 50}`,
-    ...(options.provides ? [`provides: [${options.provides.join(', ')}]`] : []),
-    ...(options.needs ? [`needs: [${options.needs.join(', ')}]`] : []),
-    ...(options.fail ? [`fail: "${options.fail}"`] : []),
-  ];
-  return `kind: noop\ntargets: [{ dist: bookworm, arch: x86_64 }]\nnoop: { ${fields.join(', ')} }\n`;
-}
+const noop = noopPackage;
 
 describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000 }, () => {
   let cluster: NoopCluster;

@@ -60,6 +60,8 @@ function summary(effects: SchedulerEffect[]): string[] {
         return `persist-build ${effect.build.buildId}`;
       case 'persist-submit':
         return `persist-submit ${effect.submitId} [${effect.buildIds.join(',')}]`;
+      case 'persist-rebuild':
+        return `persist-rebuild ${effect.buildKey} ${effect.number}`;
       case 'event':
         return `event ${effect.state} ${effect.build.buildId}${effect.submitId ? ` ${effect.submitId}` : ''}`;
       case 'dispatch':

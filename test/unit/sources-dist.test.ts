@@ -70,6 +70,7 @@ packages: [build-essential, fakeroot, build-essential]
       packages: ['build-essential', 'fakeroot'],
       arches: undefined,
       ownRepositories: true,
+      rebuildDependants: 'transitive',
     });
   });
 

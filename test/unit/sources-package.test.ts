@@ -145,7 +145,7 @@ build: { timeoutMinutes: 30, memoryMb: 2048, network: false }
       ],
       [
         'name: hello\nkindd: deb\ntargets: [{ dist: bookworm, arch: x86_64 }]\n',
-        'projects/demo/hello/buildfleet.yml line 2: unknown key "kindd" (known keys: name, version, kind, targets, docker, kiwi, noop, build)',
+        'projects/demo/hello/buildfleet.yml line 2: unknown key "kindd" (known keys: name, version, kind, targets, docker, kiwi, noop, rebuild, build)',
       ],
       [
         'targets:\n  - dist: bookworm\n    arch: x86_64\n    runner_group: arm\n',

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError, toBuildfleetError } from '../../errors/index.ts';
-import { listDists } from '../metadata/dist.ts';
+import { listDists, loadDistIfDefined } from '../metadata/dist.ts';
 import { loadPackage, type DistCache, type PackageSpec } from '../metadata/package.ts';
 import { listPackages } from '../metadata/scan.ts';
 import { graphOf } from './graph.ts';
@@ -52,8 +52,13 @@ export async function loadSourceGraph(repoDir: string, options: LoadSourceGraphO
   await Promise.all(Array.from({ length: workers }, () => worker()));
   const graph = graphOf(nodes.flat());
   // A dist without packages still answers, with an empty graph.
-  const dists = wanted.map(
-    (dist) => graph.find((candidate) => candidate.dist === dist) ?? { dist, nodes: [], edges: [], cycles: [] },
+  const dists = await Promise.all(
+    wanted.map(async (dist) => {
+      const found = graph.find((candidate) => candidate.dist === dist) ?? { dist, nodes: [], edges: [], cycles: [] };
+      // A dist file that does not read is reported by each package's problem; the default mode stands.
+      const spec = await (distCache.get(dist) ?? loadDistIfDefined({ repoDir, name: dist })).catch(() => undefined);
+      return { ...found, rebuildDependants: spec?.rebuildDependants ?? 'transitive' };
+    }),
   );
   return {
     dists: dists.sort((a, b) => (a.dist < b.dist ? -1 : a.dist > b.dist ? 1 : 0)),
@@ -86,6 +91,7 @@ function nodesOf(spec: PackageSpec, names: ProvidesNeeds, dists: ReadonlySet<str
     kind: spec.kind,
     provides: names.provides,
     needs: names.needs,
+    ...(spec.rebuild.onDependencyChange ? {} : { rebuildOnDependencyChange: false }),
   }));
 }
 

@@ -5,6 +5,7 @@
  * Everything else a package needs must come from the dist's repositories.
  */
 import type { BuildKind } from '../../messages/build-request.ts';
+import type { RebuildMode } from '../metadata/schemas.ts';
 
 /** One need of a package: a relation as written, and the names any one of which satisfies it. */
 export interface GraphNeed {
@@ -25,6 +26,8 @@ export interface GraphNode {
   /** Names this package gives: deb `Package:` stanzas (+ `Provides:`), rpm `%package` names (+ `Provides:`), docker image name, kiwi image name. Sorted. */
   provides: string[];
   needs: GraphNeed[];
+  /** False when the package opts out of rebuilds against new builds of its dependencies (`rebuild.onDependencyChange`). @default true */
+  rebuildOnDependencyChange?: boolean;
 }
 
 /** `from` needs what `to` provides (both of `dist`): `to` is built and published first. */
@@ -46,6 +49,8 @@ export interface DistGraph {
   edges: GraphEdge[];
   /** Each cycle once, as the projects along it starting at the smallest: [a, b] means a -> b -> a. */
   cycles: string[][];
+  /** The dist's `rebuildDependants` (what a new build of a package rebuilds). @default 'transitive' */
+  rebuildDependants?: RebuildMode;
 }
 
 export interface SourceGraph {

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError } from '../../errors/index.ts';
 import { checkSchema } from './check-schema.ts';
-import { DIST_NAME_PATTERN, DistFileSchema, type BootstrapTool, type DistFile } from './schemas.ts';
+import { DIST_NAME_PATTERN, DistFileSchema, type BootstrapTool, type DistFile, type RebuildMode } from './schemas.ts';
 import { metadataInvalid, problemError, readYamlSource, type YamlSource } from './yaml-source.ts';
 
 export const DISTS_DIR = 'dists';
@@ -77,6 +77,8 @@ interface DistCommon {
   arches: string[] | undefined;
   /** @default true */
   ownRepositories: OwnRepositories;
+  /** Which dependants a new build of a package of this dist rebuilds. @default 'transitive' */
+  rebuildDependants: RebuildMode;
 }
 
 /**
@@ -154,6 +156,7 @@ export function distFromSource(name: string, source: YamlSource): DistSpec {
     packages: [...new Set(data.packages ?? [])],
     arches: data.arches,
     ownRepositories: ownRepositoriesOf(name, data, source),
+    rebuildDependants: data.rebuildDependants ?? 'transitive',
   };
   if (data.format === 'rpm') return { ...common, format: 'rpm', repositories: rpmRepositories(data, source) };
   return { ...common, format: 'deb', repositories: aptRepositories(data, base, source) };

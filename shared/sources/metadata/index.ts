@@ -40,9 +40,11 @@ export {
   CloudBuilderFileSchema,
   DistFileSchema,
   DistFormats,
+  RebuildModes,
   BootstrapTools,
   NOOP_LIMITS,
   DOCKER_IMAGE_NAME_PATTERN,
   type DistFormat,
+  type RebuildMode,
   type BootstrapTool,
 } from './schemas.ts';

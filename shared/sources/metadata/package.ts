@@ -51,6 +51,8 @@ export interface PackageSpec {
    * provides and needs in the dependency graph.
    */
   noop: { ms: number; bytes: number; logLines: number; fail?: string; provides: string[]; needs: string[] };
+  /** Whether a new build of a package it builds against rebuilds it (issue 12). */
+  rebuild: { onDependencyChange: boolean };
   /** Limits; undefined means the runner's default. The build never has network. */
   build: { timeoutMinutes?: number; memoryMb?: number; network: false };
 }
@@ -127,6 +129,7 @@ export async function loadPackage(options: {
       provides: metadata.noop?.provides ?? [name],
       needs: metadata.noop?.needs ?? [],
     },
+    rebuild: { onDependencyChange: metadata.rebuild?.onDependencyChange ?? true },
     build: { ...metadata.build, network: false },
   };
 }

@@ -97,6 +97,16 @@ export const PackageFileSchema = Type.Object(
         strict,
       ),
     ),
+    /** What happens to this package when a package it builds against is published anew (issue 12). */
+    rebuild: Type.Optional(
+      Type.Object(
+        {
+          /** Rebuild it against the new version (a cascade of its dist). @default true */
+          onDependencyChange: Type.Optional(Type.Boolean()),
+        },
+        strict,
+      ),
+    ),
     build: Type.Optional(
       Type.Object(
         {
@@ -122,6 +132,13 @@ export const CloudBuilderFileSchema = Type.Object({
   ),
 });
 export type CloudBuilderFile = Static<typeof CloudBuilderFileSchema>;
+
+/**
+ * Which dependants a package's new build makes rebuild (issue 12, as OBS's `rebuild` modes):
+ * everything that builds against it directly or through others, only direct dependants, or none.
+ */
+export const RebuildModes = ['transitive', 'direct', 'none'] as const;
+export type RebuildMode = (typeof RebuildModes)[number];
 
 export const DistFormats = ['deb', 'rpm'] as const;
 export type DistFormat = (typeof DistFormats)[number];
@@ -169,6 +186,8 @@ export const DistFileSchema = Type.Object(
     /** Our own published repositories of this dist that buildroots install from: all (true), none, or these repo keys. */
     ownRepositories: Type.Optional(Type.Union([Type.Boolean(), Type.Array(Text(), { minItems: 1 })])),
     runnerGroup: Type.Optional(Segment('default')),
+    /** Which dependants a new build of a package of this dist rebuilds. @default transitive */
+    rebuildDependants: Type.Optional(literalUnion(RebuildModes)),
     packages: Type.Optional(Type.Array(Text())),
     arches: Type.Optional(Type.Array(Segment('x86_64'), { minItems: 1 })),
   },
