@@ -16,6 +16,11 @@ export interface DagRepoOptions {
   /** At most this many further needs per package, on random lower levels. @default 3 */
   extraNeeds?: number;
   seed: number;
+  /**
+   * Only the first package is on level 0, so every other package depends on it transitively
+   * (the cascade benchmark changes it). @default false: several packages on level 0
+   */
+  singleRoot?: boolean;
   /** Noop build time of every package (ms). @default 10 */
   noopMs?: number;
   dist?: string;
@@ -51,7 +56,9 @@ export async function dagSourcesRepo(repos: TestGitRepos, options: DagRepoOption
   const projects: string[] = [];
   for (let i = 0; i < options.packages; i++) {
     // The first `depth` packages seed every level, so no level is empty.
-    const level = i < options.depth ? i : Math.floor(random() * options.depth);
+    // With a single root, the packages after the first `depth` go to levels 1 and up.
+    const lowest = options.singleRoot === true ? 1 : 0;
+    const level = i < options.depth ? i : lowest + Math.floor(random() * (options.depth - lowest));
     const project = `projects/dag/p${String(i).padStart(4, '0')}`;
     levels[level]?.push(project);
     projects.push(project);
