@@ -6,19 +6,13 @@
  */
 import { join } from 'node:path';
 import { BuildfleetError } from '../shared/errors/index.ts';
-import { buildKeyOf, type BuildSubmit, type Target } from '../shared/messages/index.ts';
+import { buildKeyOf, type BuildSubmit } from '../shared/messages/index.ts';
 import { loadPackage, type DistCache, type SourceRepo } from '../shared/sources/index.ts';
 import { clearCommitCheckouts, createCommitCheckouts } from '../shared/sources/git/commit-checkouts.ts';
-import {
-  affectedBy,
-  createGraphCache,
-  dependenciesOf,
-  loadSourceGraph,
-  type SourceGraph,
-} from '../shared/sources/graph/index.ts';
+import { affectedBy, createGraphCache, loadSourceGraph } from '../shared/sources/graph/index.ts';
 import type { ResolvedSubmit } from './core/build-table.ts';
 import type { CascadeMember, CascadePlan, CascadeTrigger } from './core/cascade.ts';
-import type { PlannedDependency } from './core/tracked-build.ts';
+import { dependenciesAt, isSetSubmit, targetsOfSet } from './resolve-set.ts';
 
 export interface SubmitResolverOptions {
   sources: SourceRepo;
@@ -107,6 +101,13 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
       const commit = await checkouts.resolve(ref, signal);
       const repoDir = await checkouts.checkout(commit, signal);
       const distCache = distCacheOf(commit);
+      if (isSetSubmit(submit)) {
+        const graph = await graphs.get(commit, () => loadSourceGraph(repoDir));
+        const specOf = (project: string) => loadPackage({ repoDir, packageDir: project, distCache });
+        if (submit.scope === 'dependants') await specOf(submit.project);
+        const targets = await targetsOfSet(submit, graph, specOf, submit.ignoreDeps !== true);
+        return { commit, sourceUrl: options.url, targets };
+      }
       let spec;
       try {
         spec = await loadPackage({ repoDir, packageDir: submit.project, distCache });
@@ -142,23 +143,6 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
       return { commit, sourceUrl: options.url, targets };
     },
   };
-}
-
-/**
- * The builds a target of `project` needs first: for each graph edge of its dist, the dependency's
- * target of the same arch. A dependency without that arch is not built for it: what the dist's
- * repositories or our published repositories have is used.
- */
-export function dependenciesAt(graph: SourceGraph, project: string, target: Target): PlannedDependency[] {
-  const distGraph = graph.dists.find((d) => d.dist === target.dist);
-  if (!distGraph) return [];
-  const planned: PlannedDependency[] = [];
-  for (const edge of dependenciesOf(graph.dists, target.dist, project)) {
-    const node = distGraph.nodes.find((n) => n.project === edge.to);
-    if (!node?.arches.includes(target.arch)) continue;
-    planned.push({ project: edge.to, buildKey: buildKeyOf(edge.to, target), packages: edge.packages });
-  }
-  return planned;
 }
 
 /** Removes checkouts left by an earlier process (they are cheap to make again). */

@@ -215,6 +215,8 @@ export function createKafkaClusterClient(options: KafkaClusterClientOptions): Cl
         reason: 'manual',
         ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
         ...(request.ignoreDeps ? { ignoreDeps: true } : {}),
+        ...(request.scope ? { scope: request.scope } : {}),
+        ...(request.dist ? { dist: request.dist } : {}),
         at: new Date().toISOString(),
       });
       await bus.publish(topics.submit, { key: request.project, value: message }, signal);

@@ -4,7 +4,14 @@
  * Kafka directly (kafka-client.ts), with an artifact store for logs and artifacts of finished
  * builds. connect.ts chooses one.
  */
-import type { Artifact, BuildEvent, BuildRecord, InfoQueryListFilter, Target } from '../../shared/messages/index.ts';
+import type {
+  Artifact,
+  BuildEvent,
+  BuildRecord,
+  InfoQueryListFilter,
+  SubmitScope,
+  Target,
+} from '../../shared/messages/index.ts';
 import type { RepoListing } from '../../shared/repos/catalog.ts';
 
 /** What `build` submits; the adapter adds the message envelope (v, type, reason, at). */
@@ -18,6 +25,10 @@ export interface SubmitRequest {
   requestedBy?: string;
   /** Build against what is published, without waiting for dependencies being built (breaks a cycle). */
   ignoreDeps?: boolean;
+  /** What is built (build.submit `scope`): the package, a rebuild of it, it and its dependants, or all under a directory. */
+  scope?: SubmitScope;
+  /** With scope dependants or all: only targets of this dist. */
+  dist?: string;
 }
 
 /** Which builds to look up: one build, the latest build per target of a project, or a list. */

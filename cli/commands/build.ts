@@ -5,7 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { buildKeyOf, type BuildRecord, type Target } from '../../shared/messages/index.ts';
+import {
+  buildKeyOf,
+  isEndState,
+  submissionProgress,
+  type BuildRecord,
+  type SubmitScope,
+  type Target,
+} from '../../shared/messages/index.ts';
 import type { ClusterClient } from '../client/port.ts';
 import { formatEventLine } from '../format/events.ts';
 import { lastLines } from '../format/records.ts';
@@ -34,6 +41,7 @@ interface BuildOptions extends ClientCommandOptions {
   until: WaitGoal;
   timeout?: number;
   ignoreDeps?: boolean;
+  dist?: string;
 }
 
 /** Exit codes of `build --wait` (docs/cli.md). */
@@ -44,12 +52,13 @@ const SETTLE_MS = 1500;
 /** When no build of the submission has shown up after this long, say so once. */
 const QUIET_HINT_MS = 30_000;
 const LOG_TAIL_LINES = 20;
+/** A submission of many packages prints its progress at most this often. */
+const PROGRESS_MS = 2000;
 
-export function registerBuild(program: Command): void {
-  withConnectionOptions(
-    program
-      .command('build <project>')
-      .description('submit a build of a package (all its targets, or the given ones); --wait follows it to the end')
+/** The options `build` and `rebuild` share: targets, ref, idempotency, dependencies, waiting. */
+function submitOptions(command: Command): Command {
+  return withConnectionOptions(
+    command
       .option('--target <dist.arch>', 'build only this target; repeatable', collectTarget)
       .option('--ref <ref>', 'branch, tag or commit of the sources repo (default: its default branch)')
       .option('--submit-id <id>', 'idempotency key: the same id twice is one submission (default: a new uuid)')
@@ -65,33 +74,74 @@ export function registerBuild(program: Command): void {
       )
       .option('--timeout <minutes>', 'with --wait: give up after this many minutes (exit 2)', parseMinutes)
       .option('--json', 'print { submitId }, or with --wait the final build records as a JSON array'),
-  ).action(async (project: string, options: BuildOptions) => {
-    const submitId = options.submitId ?? randomUUID();
-    const request = {
-      project,
-      ...(options.target && options.target.length > 0 ? { targets: options.target } : {}),
-      ...(options.ref ? { ref: options.ref } : {}),
-      submitId,
-      requestedBy: whoAsks(),
-      ...(options.ignoreDeps ? { ignoreDeps: true } : {}),
-    };
-    await withClient(options, async (client) => {
-      if (!options.wait) {
-        const answer = await client.submit(request);
-        if (options.json) printJson(answer);
-        else process.stdout.write(`${answer.submitId}\n`);
-        return;
-      }
-      const expected = (options.target ?? []).map((target) => buildKeyOf(project, target));
-      process.exitCode = await waitForSubmission(client, { ...options, project, submitId, expected }, () =>
-        client.submit(request),
-      );
-    });
+  );
+}
+
+export function registerBuild(program: Command): void {
+  submitOptions(
+    program
+      .command('build [project]')
+      .description(
+        'submit a build of a package (all its targets, or the given ones), or with --all of every package under ' +
+          'a directory in dependency order; --wait follows it to the end',
+      )
+      .option('--all', 'every package under the directory [project] (default: projects), ordered by the graph')
+      .option('--dist <dist>', 'with --all: only targets of this dist'),
+  ).action(async (project: string | undefined, options: BuildOptions & { all?: boolean }) => {
+    if (project === undefined && !options.all) {
+      throw new BuildfleetError('usage', 'build needs a project (or --all for every package)');
+    }
+    if (options.dist !== undefined && !options.all) throw new BuildfleetError('usage', '--dist goes with --all');
+    await submitAndFollow(project ?? 'projects', options, options.all ? 'all' : undefined);
+  });
+  submitOptions(
+    program
+      .command('rebuild <project>')
+      .description(
+        'rebuild a package from the same sources with a higher rebuild number (deb +bN, rpm .bN), so that ' +
+          'apt and dnf upgrade to it; --dependants also every package building against it, in dependency order',
+      )
+      .option('--dependants', 'also rebuild every package that builds against it, directly or not')
+      .option('--dist <dist>', 'with --dependants: only targets of this dist'),
+  ).action(async (project: string, options: BuildOptions & { dependants?: boolean }) => {
+    if (options.dist !== undefined && !options.dependants) {
+      throw new BuildfleetError('usage', '--dist goes with --dependants');
+    }
+    await submitAndFollow(project, options, options.dependants ? 'dependants' : 'rebuild');
+  });
+}
+
+async function submitAndFollow(project: string, options: BuildOptions, scope: SubmitScope | undefined): Promise<void> {
+  const submitId = options.submitId ?? randomUUID();
+  const request = {
+    project,
+    ...(options.target && options.target.length > 0 ? { targets: options.target } : {}),
+    ...(options.ref ? { ref: options.ref } : {}),
+    submitId,
+    requestedBy: whoAsks(),
+    ...(options.ignoreDeps ? { ignoreDeps: true } : {}),
+    ...(scope ? { scope } : {}),
+    ...(options.dist ? { dist: options.dist } : {}),
+  };
+  await withClient(options, async (client) => {
+    if (!options.wait) {
+      const answer = await client.submit(request);
+      if (options.json) printJson(answer);
+      else process.stdout.write(`${answer.submitId}\n`);
+      return;
+    }
+    const many = scope === 'all' || scope === 'dependants';
+    const expected = many ? [] : (options.target ?? []).map((target) => buildKeyOf(project, target));
+    process.exitCode = await waitForSubmission(client, { ...options, project, submitId, expected, many }, () =>
+      client.submit(request),
+    );
   });
 }
 
 interface WaitSettings {
   project: string;
+  /** A submission of many packages: followed by its submitId, with a progress line instead of every event. */
+  many: boolean;
   submitId: string;
   expected: string[];
   until: WaitGoal;
@@ -116,12 +166,26 @@ async function waitForSubmission(
   try {
     // Listen before submitting, so no event of the submission can be missed. The filter is the
     // project, not the submitId: a reused running build keeps the submitId it was started with.
+    // A submission of many packages: every event (its builds are of many projects), a progress line
+    // when it changes (at most every PROGRESS_MS), and the lines of builds that end without the goal.
+    let lastProgress = '';
+    let progressAt = 0;
     const watching = await client.watch(
-      { project: settings.project },
+      settings.many ? {} : { project: settings.project },
       (event) => {
         const changed = applyEvent(watch, event);
-        const keyWidth = Math.max(...settings.expected.map((key) => key.length), ...keyLengths(watch));
-        if (changed) human.write(`${formatEventLine(event, { keyWidth })}\n`);
+        if (changed && settings.many) {
+          if (isEndState(changed.state)) human.write(`${formatEventLine(event)}\n`);
+          const progress = submissionProgress(settings.submitId, [...watch.builds.values()]).text;
+          if (progress !== lastProgress && Date.now() - progressAt >= PROGRESS_MS) {
+            human.write(`progress: ${progress}\n`);
+            lastProgress = progress;
+            progressAt = Date.now();
+          }
+        } else if (changed) {
+          const keyWidth = Math.max(...settings.expected.map((key) => key.length), ...keyLengths(watch));
+          human.write(`${formatEventLine(event, { keyWidth })}\n`);
+        }
         wake();
       },
       stop.signal,
@@ -176,6 +240,9 @@ async function waitForSubmission(
   }
   if (verdict.status === 'failed') {
     for (const build of verdict.failed) await reportFailure(client, build, human);
+  }
+  if (settings.many) {
+    human.write(`progress: ${submissionProgress(settings.submitId, [...watch.builds.values()]).text}\n`);
   }
   if (settings.json) printJson(await finalRecords(client, watch));
   else if (verdict.status === 'ok') human.write(`all ${verdict.builds.length} build(s) reached ${settings.until}\n`);

@@ -79,7 +79,7 @@ export function foldEvent(previous: BuildRecord | undefined, event: BuildEvent):
   if (event.state === 'heartbeat') return { ...base, updatedAt: event.at };
   const runnerId = event.runnerId ?? (event.attempt === base.attempt ? base.runnerId : undefined);
   // A reason belongs to the state it came with.
-  const { reason: _previousReason, ...kept } = base;
+  const { reason: _previousReason, waitingFor: _previousWaits, ...kept } = base;
   return {
     ...kept,
     state: event.state,
@@ -102,6 +102,8 @@ export function foldEvent(previous: BuildRecord | undefined, event: BuildEvent):
     ...((event.error ?? base.error) ? { error: event.error ?? base.error } : {}),
     ...((event.repo ?? base.repo) ? { repo: event.repo ?? base.repo } : {}),
     ...(event.reason ? { reason: event.reason } : {}),
+    ...(event.state === 'waiting' && event.waitingFor ? { waitingFor: event.waitingFor } : {}),
+    ...((event.rebuild ?? base.rebuild) ? { rebuild: event.rebuild ?? base.rebuild } : {}),
     updatedAt: event.at,
   };
 }

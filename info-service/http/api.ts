@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import type { BuildSubmit, ControlCancel } from '../../shared/messages/index.ts';
+import { submissionProgress, type BuildSubmit, type ControlCancel } from '../../shared/messages/index.ts';
 import { metricsHandler, type Metrics } from '../../shared/metrics/index.ts';
 import { listRepositories } from '../../shared/repos/catalog.ts';
 import { createRepoRequestHandler } from '../../shared/repos/http.ts';
@@ -173,6 +173,19 @@ export function createApiHandler(
           record(buildId);
           await ctx.publishCancel(cancelOf(buildId, body, new Date()));
           sendJson(response, 202, {});
+        },
+      },
+    },
+    {
+      name: '/api/submissions/:submitId',
+      pattern: /^\/api\/submissions\/([^/]+)$/,
+      needsView: true,
+      methods: {
+        GET: (_request, response, [submitId = '']) => {
+          const builds = ctx.view.bySubmitId(submitId);
+          if (builds.length === 0) throw notFound('not-found', `no build of submission ${submitId}`);
+          sendJson(response, 200, submissionProgress(submitId, builds));
+          return Promise.resolve();
         },
       },
     },

@@ -114,7 +114,9 @@ function checked<T>(make: () => T): T {
 /** `POST /api/builds` body -> the build.submit to publish. */
 export function submitOf(body: unknown, newId: () => string, now: Date): BuildSubmit {
   if (!isObject(body))
-    throw invalidRequest('the body must be a JSON object { project, targets?, ref?, submitId?, ignoreDeps? }');
+    throw invalidRequest(
+      'the body must be a JSON object { project, targets?, ref?, submitId?, ignoreDeps?, scope?, dist? }',
+    );
   const message: Record<string, unknown> = {
     v: BuildSubmitVersion,
     type: 'build.submit',
@@ -123,7 +125,7 @@ export function submitOf(body: unknown, newId: () => string, now: Date): BuildSu
     reason: body.reason ?? 'manual',
     at: now.toISOString(),
   };
-  for (const name of ['targets', 'ref', 'requestedBy', 'ignoreDeps'] as const)
+  for (const name of ['targets', 'ref', 'requestedBy', 'ignoreDeps', 'scope', 'dist'] as const)
     if (body[name] !== undefined) message[name] = body[name];
   return checked(() => decodeMessage('build.submit', message));
 }

@@ -26,6 +26,7 @@ export function rebuildText(
   const builds = new Set(because.map((b) => b.buildId));
   const named = against.filter((a) => a.buildId !== undefined && builds.has(a.buildId));
   if (named.length > 0) return `Rebuild against ${named.map((a) => `${a.package} ${a.version}`).join(', ')}`;
+  if (because.length === 0) return 'Rebuild of the same sources, as asked (buildfleet rebuild or build --all)';
   return `Rebuild against new builds of ${because.map((b) => `${b.project} (build ${b.buildId})`).join(', ')}`;
 }
 

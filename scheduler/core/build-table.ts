@@ -134,8 +134,10 @@ export class BuildTable {
     const buildIds: string[] = [];
     const persist: SchedulerEffect[] = [];
     const after: SchedulerEffect[] = [];
+    const asRebuilds = submit.scope !== undefined && submit.scope !== 'package';
     for (const planned of resolved.targets) {
-      const buildKey = buildKeyOf(submit.project, planned.target);
+      const project = planned.project ?? submit.project;
+      const buildKey = buildKeyOf(project, planned.target);
       const current = this.byKey.get(buildKey);
       if (current && current.commit === resolved.commit) {
         buildIds.push(current.buildId);
@@ -146,8 +148,25 @@ export class BuildTable {
       const depWaits =
         submit.ignoreDeps === true ? { waits: [] } : this.order.waitsOf(planned, submit, resolved.commit);
       const waits = depWaits.failed ? [depWaits.failed.wait] : depWaits.waits;
+      // A rebuild asked for (scope rebuild, dependants, all) of a key built before gets the next rebuild number.
+      const rebuild =
+        asRebuilds && (current !== undefined || this.order.builtBefore(buildKey))
+          ? {
+              number: this.nextRebuild(buildKey),
+              because: waits.flatMap((w) => (w.buildId ? [{ project: w.project, buildId: w.buildId }] : [])),
+            }
+          : undefined;
       const made = this.add(
-        { buildId, buildKey, project: submit.project, planned, resolved, submitId: submit.submitId, waits },
+        {
+          buildId,
+          buildKey,
+          project,
+          planned,
+          resolved,
+          submitId: submit.submitId,
+          waits,
+          ...(rebuild ? { rebuild } : {}),
+        },
         now,
         depWaits.failed === undefined,
       );

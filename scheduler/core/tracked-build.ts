@@ -73,6 +73,8 @@ export interface PlannedDependency {
 
 /** One target of a resolved submission. */
 export interface PlannedTarget {
+  /** Its package, when the submission builds several (scope `dependants` or `all`); else the submission's. */
+  project?: string;
   target: Target;
   kind: BuildKind;
   runnerGroup: string;

@@ -7,6 +7,16 @@ export const BuildSubmitVersion = 1;
 export const SubmitReasons = ['manual', 'source-change', 'dependency', 'retry'] as const;
 export type SubmitReason = (typeof SubmitReasons)[number];
 
+/**
+ * What a submission builds (issue 12): `package` (default) the package at `project`; `rebuild`
+ * the package again as a rebuild (a higher rebuild number, apt and dnf upgrade to it);
+ * `dependants` the package and every package of its dists that builds against it, directly or
+ * not, as rebuilds, in dependency order; `all` every package under the directory `project`
+ * (`projects`: the whole sources repo), in dependency order, as rebuilds where built before.
+ */
+export const SubmitScopes = ['package', 'rebuild', 'dependants', 'all'] as const;
+export type SubmitScope = (typeof SubmitScopes)[number];
+
 export const BuildSubmitSchema = Type.Object(
   {
     v: Type.Literal(BuildSubmitVersion),
@@ -31,6 +41,10 @@ export const BuildSubmitSchema = Type.Object(
           'a dependency among them is built and published first, even when its submission arrives later',
       }),
     ),
+    scope: Type.Optional(
+      literalUnion(SubmitScopes, { description: 'what is built: see SubmitScopes; default package' }),
+    ),
+    dist: Type.Optional(NonEmptyString('with scope dependants or all: only targets of this dist')),
     ignoreDeps: Type.Optional(
       Type.Boolean({
         description: 'build against what is published now, without waiting for dependencies (breaks cycles)',

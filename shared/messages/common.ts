@@ -140,7 +140,10 @@ export const RebuildSchema = Type.Object({
       project: NonEmptyString('the dependency published anew'),
       buildId: NonEmptyString('its build'),
     }),
-    { minItems: 1, description: 'the dependencies whose new builds made this rebuild' },
+    {
+      description:
+        'the dependencies whose new builds made this rebuild; empty for a rebuild asked for (buildfleet rebuild, build --all)',
+    },
   ),
 });
 export type Rebuild = Static<typeof RebuildSchema>;

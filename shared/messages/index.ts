@@ -18,3 +18,4 @@ export { decodeMessage, decoderFor, decodeAnyMessage, isMessage } from './decode
 export { fieldName, type SchemaProblem } from './schema-problem.ts';
 export { buildKeyOf, parseBuildKey, repoKeyOf } from './keys.ts';
 export * from './topics.ts';
+export * from './submission-progress.ts';

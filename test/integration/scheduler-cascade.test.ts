@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BuildEvent } from '../../shared/messages/index.ts';
+import { cli } from '../harness/cli-process.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { noopPackage, startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -26,6 +27,7 @@ describe('cascades of rebuilds (real Kafka, runners, collector)', { timeout: 600
     cluster = await startNoopCluster({
       brokers,
       pollIntervalMs: 300,
+      infoService: true,
       files: {
         // A diamond under lib, and tool, which opts out.
         'projects/k/lib/buildfleet.yml': noop({ ms: 300, provides: ['libk'] }),
@@ -147,6 +149,58 @@ describe('cascades of rebuilds (real Kafka, runners, collector)', { timeout: 600
     assert.ok(
       !cluster.events.some((e) => e.rebuild !== undefined && ['projects/d/z', 'projects/n/y'].includes(e.project)),
     );
+  });
+
+  it('rebuild --dependants: the package and what builds against it, once each, in order, as rebuilds', async () => {
+    const submit = await cluster.submit('projects/k/lib', { scope: 'dependants' });
+    await waitFor(() => cluster.buildIdsOf(submit.submitId).length === 4, 'the four builds', 60_000);
+    const of = (project: string): BuildEvent => {
+      const event = cluster.events.find(
+        (e) => e.submitId === submit.submitId && e.state === 'submitted' && e.project === project,
+      );
+      assert.ok(event, `${project} in the submission`);
+      return event;
+    };
+    const [lib, a, b, app] = ['projects/k/lib', 'projects/k/a', 'projects/k/b', 'projects/k/app'].map(of);
+    assert.ok(lib && a && b && app);
+    // The earlier cascade gave a, b and app rebuild 1; lib was never rebuilt before.
+    assert.equal(lib.rebuild?.number, 1);
+    assert.deepEqual(lib.rebuild?.because, []);
+    assert.equal(app.rebuild?.number, 2);
+    assert.deepEqual(a.rebuild?.because, [{ project: 'projects/k/lib', buildId: lib.buildId }]);
+    const end = await cluster.reached(app.buildId, ['published', 'failed'], 60_000);
+    assert.equal(end.state, 'published', JSON.stringify(end.error));
+    assert.ok(indexOf(a.buildId, 'claimed') > indexOf(lib.buildId, 'published'), 'a after lib');
+    assert.ok(indexOf(app.buildId, 'claimed') > indexOf(b.buildId, 'published'), 'app after b');
+    assert.ok(!cluster.events.some((e) => e.submitId === submit.submitId && e.project === 'projects/k/tool'));
+    // A rebuild starts no cascade: nothing beyond the four.
+    await waitFor(() => unfinished().length === 0, 'the rebuild to end', 60_000);
+    assert.equal(cascadeOf(lib.buildId).size, 0);
+    const answer = await fetch(`${cluster.apiUrl}/api/submissions/${submit.submitId}`);
+    assert.equal(answer.status, 200);
+    const progress = (await answer.json()) as { text: string; total: number };
+    assert.equal(progress.total, 4);
+    assert.equal(progress.text, '4/4 published, 0 failed, 0 waiting on dependencies');
+  });
+
+  it('build --all --dist direct --wait: every package of the dist in order, with progress, exit 0', async () => {
+    const run = await cli(['build', '--all', '--dist', 'direct', '--wait', '--api', cluster.apiUrl]);
+    assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /^progress: 3\/3 published, 0 failed, 0 waiting on dependencies$/m);
+    assert.match(run.stdout, /all 3 build\(s\) reached published/);
+    const submitId = /^submitted (\S+)/m.exec(run.stderr)?.[1] ?? '';
+    const ids = cluster.buildIdsOf(submitId);
+    assert.equal(ids.length, 3);
+    const claimed = (project: string): number =>
+      cluster.events.findIndex((e) => ids.includes(e.buildId) && e.project === project && e.state === 'claimed');
+    const published = (project: string): number =>
+      cluster.events.findIndex((e) => ids.includes(e.buildId) && e.project === project && e.state === 'published');
+    assert.ok(claimed('projects/d/y') > published('projects/d/x'), 'y after x');
+    assert.ok(claimed('projects/d/z') > published('projects/d/y'), 'z after y');
+    assert.ok(!cluster.events.some((e) => ids.includes(e.buildId) && !e.project.startsWith('projects/d/')));
+    const status = await cli(['status', submitId, '--api', cluster.apiUrl]);
+    assert.equal(status.exitCode, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^submission ${submitId}: 3/3 published, 0 failed`, 'm'));
   });
 
   it('a scheduler SIGKILLed mid-cascade: after a restart every dependant is published exactly once', async () => {

@@ -19,6 +19,8 @@ describe('rebuild versions', () => {
       rebuildText([], [{ project: 'projects/greet/libbfgreet', buildId: 'b-lib' }]),
       'Rebuild against new builds of projects/greet/libbfgreet (build b-lib)',
     );
+    // A rebuild asked for (buildfleet rebuild, build --all) has no dependency builds to name.
+    assert.equal(rebuildText(against, []), 'Rebuild of the same sources, as asked (buildfleet rebuild or build --all)');
   });
 
   it('deb: a binNMU-style version and a changelog entry dpkg can parse', () => {

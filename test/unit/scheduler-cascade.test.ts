@@ -11,7 +11,7 @@ import type { CascadePlan, CascadeTrigger } from '../../scheduler/core/cascade.t
 import type { SchedulerEffect } from '../../scheduler/core/effects.ts';
 import type { TrackedBuild } from '../../scheduler/core/tracked-build.ts';
 import { eventOf } from '../../scheduler/messages-out.ts';
-import { buildKeyOf, type BuildEvent, type BuildState } from '../../shared/messages/index.ts';
+import { buildKeyOf, submissionProgress, type BuildEvent, type BuildState } from '../../shared/messages/index.ts';
 import { affectedBy, distGraphOf, type GraphNode } from '../../shared/sources/index.ts';
 
 const TARGET = { dist: 'bookworm', arch: 'x86_64' };
@@ -326,5 +326,26 @@ describe('scheduler: cascades and first imports', () => {
     const cascade = c.publish(lib, (t) => planOf(t.commit, 'lib'));
     assert.deepEqual(made(cascade), []);
     assert.ok(!cascade.some((e) => e.type === 'persist-submit'));
+  });
+});
+
+describe('submissionProgress: how far a submission of many builds is', () => {
+  it('counts published, failed, waiting on dependencies, building and queued', () => {
+    const progress = submissionProgress('s1', [
+      { state: 'published' },
+      { state: 'published' },
+      { state: 'failed' },
+      { state: 'superseded' },
+      { state: 'waiting', waitingFor: ['b1'] },
+      { state: 'waiting' },
+      { state: 'building' },
+      { state: 'succeeded' },
+      { state: 'queued' },
+    ]);
+    assert.equal(progress.total, 9);
+    assert.equal(
+      progress.text,
+      '2/9 published, 2 failed, 1 waiting on dependencies, 1 building, 1 to publish, 2 queued',
+    );
   });
 });

@@ -45,27 +45,47 @@ export function affectedBy(graph: DistGraph, project: string, mode?: RebuildMode
     }
     frontier = next;
   }
-  // Kahn's order over the affected subgraph; what is left (cycles) follows by depth, then name.
   const inSet = (p: string): boolean => p === project || depth.has(p);
-  const pending = new Map<string, number>();
-  for (const member of depth.keys()) {
-    pending.set(member, (needs.get(member) ?? []).filter((e) => e.to !== project && depth.has(e.to)).length);
+  const order = inDependencyOrder(graph, depth);
+  const position = new Map(order.map((p, i) => [p, i]));
+  return order.map((member) => ({
+    project: member,
+    depth: depth.get(member) ?? 0,
+    needs: (needs.get(member) ?? []).filter(
+      (e) => inSet(e.to) && (e.to === project || (position.get(e.to) ?? Infinity) < (position.get(member) ?? 0)),
+    ),
+  }));
+}
+
+/**
+ * `members` (projects of `graph`, with a rank each: lower first among equals) in dependency
+ * order: what a member builds against among them comes before it (Kahn); members of a cycle
+ * follow by rank, then name, each after the members it needs that were placed already.
+ */
+export function inDependencyOrder(graph: DistGraph, members: ReadonlyMap<string, number>): string[] {
+  const dependants = new Map<string, string[]>();
+  const pending = new Map<string, number>([...members.keys()].map((p) => [p, 0]));
+  for (const edge of graph.edges) {
+    if (!members.has(edge.from) || !members.has(edge.to)) continue;
+    dependants.set(edge.to, [...(dependants.get(edge.to) ?? []), edge.from]);
+    pending.set(edge.from, (pending.get(edge.from) ?? 0) + 1);
   }
-  const byDepthThenName = (a: string, b: string): number => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || compare(a, b);
+  const byRankThenName = (a: string, b: string): number =>
+    (members.get(a) ?? 0) - (members.get(b) ?? 0) || compare(a, b);
   const ready = [...pending]
     .filter(([, n]) => n === 0)
     .map(([p]) => p)
-    .sort(byDepthThenName);
+    .sort(byRankThenName);
   const order: string[] = [];
   const placed = new Set<string>();
   const place = (member: string): void => {
     order.push(member);
     placed.add(member);
-    for (const edge of dependants.get(member) ?? []) {
-      if (!depth.has(edge.from) || placed.has(edge.from)) continue;
-      const left = (pending.get(edge.from) ?? 0) - 1;
-      pending.set(edge.from, left);
-      if (left === 0) ready.push(edge.from);
+    for (const dependant of dependants.get(member) ?? []) {
+      if (placed.has(dependant)) continue;
+      const left = (pending.get(dependant) ?? 0) - 1;
+      pending.set(dependant, left);
+      if (left === 0) ready.push(dependant);
     }
   };
   const drain = (): void => {
@@ -75,17 +95,10 @@ export function affectedBy(graph: DistGraph, project: string, mode?: RebuildMode
   };
   drain();
   for (;;) {
-    const [next] = [...depth.keys()].filter((p) => !placed.has(p)).sort(byDepthThenName);
+    const [next] = [...members.keys()].filter((p) => !placed.has(p)).sort(byRankThenName);
     if (next === undefined) break;
     place(next);
     drain();
   }
-  const position = new Map(order.map((p, i) => [p, i]));
-  return order.map((member) => ({
-    project: member,
-    depth: depth.get(member) ?? 0,
-    needs: (needs.get(member) ?? []).filter(
-      (e) => inSet(e.to) && (e.to === project || (position.get(e.to) ?? Infinity) < (position.get(member) ?? 0)),
-    ),
-  }));
+  return order;
 }

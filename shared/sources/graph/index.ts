@@ -6,4 +6,4 @@ export { debianProvidesNeeds, rpmProvidesNeeds, rpmNames, type ProvidesNeeds } f
 export { dockerNeeds, imageName, kiwiProvidesNeeds } from './image-names.ts';
 export { loadSourceGraph, providesNeedsOf, requireDefinedDists, type LoadSourceGraphOptions } from './load.ts';
 export { createGraphCache, type GraphCache, type GraphCacheOptions } from './cache.ts';
-export { affectedBy, type AffectedPackage } from './dependants.ts';
+export { affectedBy, inDependencyOrder, type AffectedPackage } from './dependants.ts';
