@@ -302,6 +302,44 @@ describe('scheduler: cascades of rebuilds', () => {
     assert.equal(c.current('tool')?.rebuild?.number, 1);
   });
 
+  it('a second change while a cascade runs: running rebuilds are superseded, waiting ones wait for the new ones; the top is built once', () => {
+    const c = builtDiamond();
+    const lib2 = c.build('lib', C2);
+    c.run(lib2);
+    c.publish(lib2, (t) => planOf(t.commit, 'lib'));
+    const first = { a: c.current('a'), app: c.current('app') };
+    assert.ok(first.a && first.app);
+    c.run(first.a);
+    // b and tool are dispatched (queued for runners), as the shell does with their dispatch effects.
+    for (const p of ['b', 'tool']) {
+      const queued = c.current(p);
+      assert.ok(queued);
+      c.table.dispatched(queued.buildId, queued.attempt, false, T0);
+    }
+    const lib3 = c.build('lib', '3'.repeat(40));
+    c.run(lib3);
+    const second = c.publish(lib3, (t) => planOf(t.commit, 'lib'));
+    const superseded = second.flatMap((e) => (e.type === 'event' && e.state === 'superseded' ? [e.build.project] : []));
+    assert.deepEqual(superseded.sort(), ['a', 'b', 'tool'], 'the rebuilds dispatched against lib 2');
+    assert.equal(c.current('app'), first.app, 'the top, still waiting, is kept');
+    const a3 = c.current('a');
+    const b3 = c.current('b');
+    assert.ok(a3 && b3 && a3 !== first.a);
+    assert.deepEqual(
+      first.app.waitFor?.map((w) => w.buildId).sort(),
+      [a3.buildId, b3.buildId].sort(),
+      'it waits for the new rebuilds',
+    );
+    assert.equal(a3.rebuild?.number, 2);
+    for (const p of ['a', 'b']) {
+      const b = c.current(p);
+      assert.ok(b);
+      c.run(b);
+      c.publish(b);
+    }
+    assert.equal(first.app.phase, 'queued', 'the top goes once, after both new middles');
+  });
+
   it('a failed rebuild fails only what waits for it', () => {
     const c = builtDiamond();
     const lib = c.build('lib', C2);
