@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { BuildfleetError } from '../shared/errors/index.ts';
 import { buildKeyOf, type BuildSubmit } from '../shared/messages/index.ts';
-import { loadPackage, type DistCache, type SourceRepo } from '../shared/sources/index.ts';
+import { loadPackage, type DistCache, type PackageSpec, type SourceRepo } from '../shared/sources/index.ts';
 import { clearCommitCheckouts, createCommitCheckouts } from '../shared/sources/git/commit-checkouts.ts';
 import { affectedBy, createGraphCache, loadSourceGraph } from '../shared/sources/graph/index.ts';
 import type { ResolvedSubmit } from './core/build-table.ts';
@@ -52,8 +52,29 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
     url: options.url,
     dir: join(options.workDir, 'checkouts'),
     keep: options.keepCheckouts ?? 8,
-    onRemove: (commit) => dists.delete(commit),
+    onRemove: (commit) => {
+      dists.delete(commit);
+      specs.delete(commit);
+    },
   });
+
+  /** Packages read per kept checkout, for cascades (one published build after another reads the same dependants). */
+  const specs = new Map<string, Map<string, Promise<PackageSpec>>>();
+  function specOf(commit: string, repoDir: string, project: string): Promise<PackageSpec> {
+    let known = specs.get(commit);
+    if (known === undefined) {
+      known = new Map();
+      specs.set(commit, known);
+    }
+    let spec = known.get(project);
+    if (spec === undefined) {
+      spec = loadPackage({ repoDir, packageDir: project, distCache: distCacheOf(commit) });
+      // A failed read is not kept: the next cascade reads again.
+      spec.catch(() => known.delete(project));
+      known.set(project, spec);
+    }
+    return spec;
+  }
 
   function distCacheOf(commit: string): DistCache {
     let distCache = dists.get(commit);
@@ -71,14 +92,10 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
       const { dist, arch } = trigger.target;
       const distGraph = graph.dists.find((d) => d.dist === dist);
       const targets: CascadeMember[] = [];
+      const nodes = new Map(distGraph?.nodes.map((n) => [n.project, n]));
       for (const affected of distGraph ? affectedBy(distGraph, trigger.project) : []) {
-        const node = distGraph?.nodes.find((n) => n.project === affected.project);
-        if (!node?.arches.includes(arch)) continue;
-        const spec = await loadPackage({
-          repoDir,
-          packageDir: affected.project,
-          distCache: distCacheOf(trigger.commit),
-        });
+        if (!nodes.get(affected.project)?.arches.includes(arch)) continue;
+        const spec = await specOf(trigger.commit, repoDir, affected.project);
         const declared = spec.targets.find((t) => t.dist === dist && t.arch === arch);
         if (!declared) continue;
         const target = { dist, arch };
@@ -103,9 +120,9 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
       const distCache = distCacheOf(commit);
       if (isSetSubmit(submit)) {
         const graph = await graphs.get(commit, () => loadSourceGraph(repoDir));
-        const specOf = (project: string) => loadPackage({ repoDir, packageDir: project, distCache });
-        if (submit.scope === 'dependants') await specOf(submit.project);
-        const targets = await targetsOfSet(submit, graph, specOf, submit.ignoreDeps !== true);
+        const specOfProject = (project: string) => specOf(commit, repoDir, project);
+        if (submit.scope === 'dependants') await specOfProject(submit.project);
+        const targets = await targetsOfSet(submit, graph, specOfProject, submit.ignoreDeps !== true);
         return { commit, sourceUrl: options.url, targets };
       }
       let spec;

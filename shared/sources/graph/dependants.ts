@@ -29,8 +29,8 @@ export function affectedBy(graph: DistGraph, project: string, mode?: RebuildMode
   const dependants = new Map<string, GraphEdge[]>();
   const needs = new Map<string, GraphEdge[]>();
   for (const edge of graph.edges) {
-    dependants.set(edge.to, [...(dependants.get(edge.to) ?? []), edge]);
-    needs.set(edge.from, [...(needs.get(edge.from) ?? []), edge]);
+    appendTo(dependants, edge.to, edge);
+    appendTo(needs, edge.from, edge);
   }
   const depth = new Map<string, number>();
   let frontier = [project];
@@ -67,7 +67,7 @@ export function inDependencyOrder(graph: DistGraph, members: ReadonlyMap<string,
   const pending = new Map<string, number>([...members.keys()].map((p) => [p, 0]));
   for (const edge of graph.edges) {
     if (!members.has(edge.from) || !members.has(edge.to)) continue;
-    dependants.set(edge.to, [...(dependants.get(edge.to) ?? []), edge.from]);
+    appendTo(dependants, edge.to, edge.from);
     pending.set(edge.from, (pending.get(edge.from) ?? 0) + 1);
   }
   const byRankThenName = (a: string, b: string): number =>
@@ -101,4 +101,10 @@ export function inDependencyOrder(graph: DistGraph, members: ReadonlyMap<string,
     drain();
   }
   return order;
+}
+
+function appendTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
