@@ -36,6 +36,43 @@ function testFiles(targets: string[]): string[] {
   return found.sort();
 }
 
+/**
+ * Files that mostly wait for Podman, apt and compilers (buildroots, image builds, end-to-end
+ * runs), and the rest: with BUILDFLEET_TEST_LANES=2 the two groups run side by side, each file
+ * after file, so the Kafka-bound tests use the time the container-bound ones spend waiting.
+ */
+const CONTAINER_BOUND = /^test\/e2e\/|^test\/integration\/(buildroot|chroot|container|docker|kiwi|builders|image)/;
+
+function lanesOf(files: string[], count: number): string[][] {
+  if (count <= 1) return [files];
+  const heavy = files.filter((f) => CONTAINER_BOUND.test(relative(root, f)));
+  const rest = files.filter((f) => !CONTAINER_BOUND.test(relative(root, f)));
+  return [heavy, rest].filter((lane) => lane.length > 0);
+}
+
+/** One `node --test` over the files, file after file; with a lane number its lines are prefixed `[lane n]`. */
+function runLane(files: string[], env: NodeJS.ProcessEnv, lane: number): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
+      { cwd: root, env, stdio: lane < 0 ? 'inherit' : ['ignore', 'pipe', 'pipe'] },
+    );
+    if (lane >= 0) {
+      for (const stream of [child.stdout, child.stderr]) {
+        let partial = '';
+        stream?.on('data', (data: Buffer) => {
+          const lines = (partial + data.toString('utf8')).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) process.stdout.write(`[lane ${lane + 1}] ${line}\n`);
+        });
+        stream?.on('end', () => partial && process.stdout.write(`[lane ${lane + 1}] ${partial}\n`));
+      }
+    }
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
 async function main(): Promise<number> {
   const files = testFiles(process.argv.slice(2));
   if (files.length === 0) {
@@ -64,14 +101,9 @@ async function main(): Promise<number> {
           `ready in ${Date.now() - started} ms\n`,
       );
     }
-    return await new Promise<number>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
-        { cwd: root, env, stdio: 'inherit' },
-      );
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-    });
+    const lanes = lanesOf(files, Number(process.env['BUILDFLEET_TEST_LANES'] ?? '1'));
+    const codes = await Promise.all(lanes.map((lane, index) => runLane(lane, env, lanes.length > 1 ? index : -1)));
+    return codes.find((code) => code !== 0) ?? 0;
   } finally {
     await stopServers();
   }

@@ -411,7 +411,9 @@ describe('info view: size', () => {
     const elapsed = Date.now() - started;
     const grown = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
     assert.equal(view.size, 100_000);
-    assert.ok(elapsed < 30_000, `folding took ${elapsed} ms`);
+    // Catches a fold that grows worse than linear (minutes); its speed is measured in
+    // test/bench/info-query.ts, not here, where other test files share the CPU.
+    assert.ok(elapsed < 120_000, `folding took ${elapsed} ms`);
     // Garbage of the fold may still be on the heap: the bound is generous, the point is "not GBs".
     assert.ok(grown < 400, `the heap grew by ${grown.toFixed(0)} MiB`);
     const listStarted = Date.now();
