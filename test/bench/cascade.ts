@@ -24,6 +24,7 @@ import {
   TerminalStates,
   type BuildEvent,
   type BuildSubmit,
+  type Durations,
   type TopicNames,
 } from '../../shared/messages/index.ts';
 import { testGitRepos } from '../harness/git.ts';
@@ -66,6 +67,10 @@ interface SeenBuild {
   submitId?: string;
   /** A build.event of it carried `rebuild` (the field comes with the cascade). */
   rebuild: boolean;
+  /** The runner that claimed it (the last one, after a re-dispatch). */
+  runnerId?: string;
+  /** The runner's phases, from its `succeeded` event. */
+  durations?: Durations;
   /** The first `at` (epoch ms) of each state. */
   at: Map<string, number>;
   state: string;
@@ -89,6 +94,8 @@ async function watchBuilds(bus: Bus, topics: TopicNames) {
         state: e.state,
       };
       if (e.submitId !== undefined) build.submitId = e.submitId;
+      if (e.durations !== undefined) build.durations = e.durations;
+      if (e.state === 'claimed' && e.runnerId !== undefined) build.runnerId = e.runnerId;
       if ((e as { rebuild?: unknown }).rebuild !== undefined) build.rebuild = true;
       if (!build.at.has(e.state)) build.at.set(e.state, Date.parse(e.at));
       // An end is final: a late event of another source does not move the build back.
@@ -319,13 +326,33 @@ function printStages(
     'claimed -> succeeded',
     'succeeded -> published',
   ];
-  const dependants = [...byProject.values()].filter((b) => (needs.get(b.project) ?? []).length > 0).map(stages);
+  const dependantBuilds = [...byProject.values()].filter((b) => (needs.get(b.project) ?? []).length > 0);
+  const dependants = dependantBuilds.map(stages);
   printTable(
     ['stage (dependants)', 'median', 'p90', 'max'],
     names.map((name, i) => {
       const values = dependants.map((s) => s[i] ?? NaN).filter(Number.isFinite);
       return [name, seconds(percentile(values, 50)), seconds(percentile(values, 90)), seconds(Math.max(...values))];
     }),
+  );
+  const phases = (['checkout', 'buildroot', 'build', 'upload'] as const).map((phase) => {
+    const values = dependantBuilds.flatMap((b) => (b.durations?.[phase] === undefined ? [] : [b.durations[phase]]));
+    return `${phase} ${seconds(percentile(values, 50))}`;
+  });
+  console.log(`  runner phases of claimed -> succeeded (median): ${phases.join(', ')}`);
+  // Each runner's share: long claim waits with runners idle point at the request partitions, not the slots.
+  const runners = new Map<string, { builds: number; busyMs: number }>();
+  for (const b of byProject.values()) {
+    const runner = runners.get(b.runnerId ?? '?') ?? { builds: 0, busyMs: 0 };
+    runner.builds += 1;
+    runner.busyMs += (b.at.get('succeeded') ?? NaN) - (b.at.get('claimed') ?? NaN) || 0;
+    runners.set(b.runnerId ?? '?', runner);
+  }
+  const wallMs = lastMs - sentAtMs;
+  const shares = [...runners].sort(([a], [b]) => a.localeCompare(b));
+  console.log(
+    `  runners (builds, claimed -> succeeded as a share of the wall time): ` +
+      shares.map(([id, r]) => `${id} ${r.builds} ${((100 * r.busyMs) / wallMs).toFixed(0)}%`).join(', '),
   );
   // The chain that ended last: from the last published package back through the dependency that released it.
   const chain: string[] = [];
