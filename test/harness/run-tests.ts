@@ -38,7 +38,7 @@ function testFiles(targets: string[]): string[] {
 
 /**
  * Files that mostly wait for Podman, apt and compilers (buildroots, image builds, end-to-end
- * runs), and the rest: with BUILDFLEET_TEST_LANES=2 the two groups run side by side, each file
+ * runs), and the rest: the two groups run side by side (BUILDFLEET_TEST_LANES, default 2; 1: one lane), each file
  * after file, so the Kafka-bound tests use the time the container-bound ones spend waiting.
  */
 const CONTAINER_BOUND = /^test\/e2e\/|^test\/integration\/(buildroot|chroot|container|docker|kiwi|builders|image)/;
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
           `ready in ${Date.now() - started} ms\n`,
       );
     }
-    const lanes = lanesOf(files, Number(process.env['BUILDFLEET_TEST_LANES'] ?? '1'));
+    const lanes = lanesOf(files, Number(process.env['BUILDFLEET_TEST_LANES'] ?? '2'));
     const codes = await Promise.all(lanes.map((lane, index) => runLane(lane, env, lanes.length > 1 ? index : -1)));
     return codes.find((code) => code !== 0) ?? 0;
   } finally {
