@@ -278,6 +278,7 @@ export class BuildTable {
       buildKey: event.buildKey,
       target: event.target,
       commit: known.commit,
+      createdAt: known.createdAt,
     };
   }
 

@@ -21,6 +21,8 @@ export interface CascadeTrigger {
   buildKey: string;
   target: Target;
   commit: string;
+  /** When the published build was made (epoch ms). */
+  createdAt?: number;
 }
 
 /** One package of the cascade: its target of the trigger's dist and arch, and what it needs among the cascade. */
@@ -66,8 +68,9 @@ export function cascadeSubmitId(buildId: string): string {
  * member whose active build has not been dispatched yet (it waits,
  * or was released by this very `published`) is built after the trigger's publish anyway: it is
  * kept, and waits also for the cascade's builds of its dependencies. Any other member (no active
- * build, or one that runs against the old version) gets a rebuild at the trigger's commit with
- * the next rebuild number of its key, superseding what runs.
+ * build, or one that runs against the old version) gets a rebuild at the trigger's commit (or at
+ * its own newer commit, when its last build was made after the trigger) with the next rebuild
+ * number of its key, superseding what runs.
  */
 export function cascadeEffects(
   table: CascadeTable,
@@ -109,12 +112,18 @@ export function cascadeEffects(
       continue;
     }
     const buildId = buildIdOf(submitId, buildKey);
+    // Its sources at a commit newer than the change (built after the change was submitted, but
+    // against the old version) are rebuilt from that commit: a cascade never takes sources back.
+    const newer = [current, order.lastBuild(buildKey)].find(
+      (b) => b !== undefined && trigger.createdAt !== undefined && (b.createdAt ?? 0) > trigger.createdAt,
+    );
+    const resolved = newer ? { ...plan, commit: newer.commit } : plan;
     const rebuild = {
       number: table.nextRebuild(buildKey),
       because: because.length > 0 ? because : [{ project: trigger.project, buildId: trigger.buildId }],
     };
     const made = table.add(
-      { buildId, buildKey, project: member.project, planned: member, resolved: plan, submitId, waits, rebuild },
+      { buildId, buildKey, project: member.project, planned: member, resolved, submitId, waits, rebuild },
       now,
     );
     builds.set(member.project, made.build);

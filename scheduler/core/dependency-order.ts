@@ -170,13 +170,34 @@ export class DependencyOrder {
    * The build a `published` is for, when it is one a cascade may start from (issue 12): a succeeded
    * build waiting for it, or (after a restart, when the event comes again) the key's last published build.
    */
-  publishedBuild(buildId: string, buildKey: string): { commit: string; rebuild: boolean } | undefined {
+  publishedBuild(
+    buildId: string,
+    buildKey: string,
+  ): { commit: string; rebuild: boolean; createdAt: number } | undefined {
     const succeeded = this.unpublished.get(buildId);
-    if (succeeded) return { commit: succeeded.commit, rebuild: succeeded.rebuild !== undefined };
+    if (succeeded) {
+      return {
+        commit: succeeded.commit,
+        rebuild: succeeded.rebuild !== undefined,
+        createdAt: succeeded.createdAt ?? 0,
+      };
+    }
     const last = this.lastEnded.get(buildKey);
-    if (last?.buildId === buildId && last.outcome === 'published')
-      return { commit: last.commit, rebuild: last.rebuild };
+    if (last?.buildId === buildId && last.outcome === 'published') {
+      return { commit: last.commit, rebuild: last.rebuild, createdAt: last.createdAt };
+    }
     return undefined;
+  }
+
+  /** The commit and creation time of the key's last build that ended (or succeeded and waits for its publish). */
+  lastBuild(buildKey: string): { commit: string; createdAt: number } | undefined {
+    const unpublished = this.unpublishedByKey.get(buildKey);
+    const ended = this.lastEnded.get(buildKey);
+    const candidates = [
+      ...(unpublished ? [{ commit: unpublished.commit, createdAt: unpublished.createdAt ?? 0 }] : []),
+      ...(ended ? [{ commit: ended.commit, createdAt: ended.createdAt }] : []),
+    ];
+    return candidates.sort((a, b) => b.createdAt - a.createdAt)[0];
   }
 
   /** Whether the key has had a build that ended (published, failed, or succeeded and not published yet). */

@@ -125,7 +125,7 @@ function cluster(table = new BuildTable({ leaseMs: 60_000, maxAttempts: 3 })) {
     log.push(effects);
     return effects;
   };
-  const build = (project: string, commit: string, deps: string[] = []): TrackedBuild => {
+  const build = (project: string, commit: string, deps: string[] = [], at = T0): TrackedBuild => {
     const { buildIds } = table.submit(
       { v: 1, type: 'build.submit', submitId: `s:${project}:${commit}`, project },
       {
@@ -140,7 +140,7 @@ function cluster(table = new BuildTable({ leaseMs: 60_000, maxAttempts: 3 })) {
           },
         ],
       },
-      T0,
+      at,
     );
     const made = table.get(buildIds[0] ?? '');
     assert.ok(made);
@@ -338,6 +338,20 @@ describe('scheduler: cascades of rebuilds', () => {
       c.publish(b);
     }
     assert.equal(first.app.phase, 'queued', 'the top goes once, after both new middles');
+  });
+
+  it('a dependant built from a newer commit after the change was made is rebuilt from that commit, never an older one', () => {
+    const c = builtDiamond();
+    const lib = c.build('lib', C2, [], T0 + 10);
+    // tool changed in a later commit and was built and published while lib was still building.
+    const tool = c.build('tool', '3'.repeat(40), ['lib'], T0 + 20);
+    c.run(tool);
+    c.publish(tool);
+    c.run(lib);
+    c.publish(lib, (t) => planOf(t.commit, 'lib'));
+    assert.equal(c.current('tool')?.commit, '3'.repeat(40));
+    assert.equal(c.current('tool')?.rebuild?.number, 1);
+    assert.equal(c.current('a')?.commit, C2);
   });
 
   it('a failed rebuild fails only what waits for it', () => {
