@@ -174,7 +174,11 @@ describe('buildfleet client commands over Kafka (the test plays the cluster)', {
         if (!seen || seen.createdAt <= record.createdAt) latest.set(record.buildKey, record);
       }
       builds = [...latest.values()];
-    } else builds = [...records.values()];
+    } else {
+      // A list: the filters the CLI uses (a submission's builds for `status <submitId>`).
+      const submitId = query.list.submitId;
+      builds = [...records.values()].filter((r) => submitId === undefined || r.submitId === submitId);
+    }
     const reply: InfoAnswer = {
       v: 1,
       type: 'info.answer',
