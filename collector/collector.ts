@@ -39,6 +39,8 @@ interface RepoQueue {
   again: boolean;
 }
 
+/** Builds whose `published` a collector remembers, so that a success delivered twice is told once. */
+const ANNOUNCED_KEPT = 100_000;
 /**
  * The collector service: `succeeded` events of the builds whose repository it owns (events are
  * keyed by repo key, so one member of the shared group owns each repository) become new signed
@@ -122,8 +124,15 @@ export function createCollector(options: CollectorOptions): Collector {
       }
       const live = result.version ?? (await currentVersion(repoKey, format));
       const done = 'included' in result ? [...result.included, ...result.already] : result.already;
-      if (live !== undefined)
-        for (const event of done) await announce(event, 'published', { repo: { url, version: live } });
+      if (live !== undefined) {
+        for (const event of done) {
+          // A success delivered again (after a restart, its offset not committed) while its first
+          // copy was being published is in the repository already: told once by this process.
+          if (announced.has(event.buildId)) continue;
+          await announce(event, 'published', { repo: { url, version: live } });
+          remember(event.buildId);
+        }
+      }
       for (const event of builds) await pending.remove(format, event);
       log.info(
         { version: result.version, builds: done.length, rejected: result.rejected.length },
@@ -133,6 +142,16 @@ export function createCollector(options: CollectorOptions): Collector {
       if (abort.signal.aborted) return;
       log.error({ err: toBuildfleetError(error) }, 'collector: publish failed, will retry');
       setTimeout(() => schedule(repoKey, format, 0), options.retryMs ?? 5000).unref();
+    }
+  }
+
+  /** Builds this process announced `published` (the latest ANNOUNCED_KEPT). */
+  const announced = new Set<string>();
+  function remember(buildId: string): void {
+    announced.add(buildId);
+    if (announced.size > ANNOUNCED_KEPT) {
+      const oldest = announced.values().next().value;
+      if (oldest !== undefined) announced.delete(oldest);
     }
   }
 
