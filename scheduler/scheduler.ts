@@ -221,7 +221,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       resolved =
         table.submitted(submit.submitId) !== undefined
           ? { commit: '', sourceUrl: '', targets: [] }
-          : await resolveWithRetries(submit, signal);
+          : await withSourceRetries(() => options.resolver.resolve(submit, signal), signal, {
+              submitId: submit.submitId,
+            });
     } catch (error) {
       const failure = toBuildfleetError(error);
       if (failure.code === 'aborted' || signal.aborted) throw failure;
@@ -236,15 +238,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     );
   }
 
-  async function resolveWithRetries(submit: BuildSubmit, signal: AbortSignal) {
+  /** Runs `work` again with a growing delay while the sources cannot be reached (retriable errors), up to sourceRetryMs. */
+  async function withSourceRetries<T>(
+    work: () => Promise<T>,
+    signal: AbortSignal,
+    context: Record<string, string>,
+  ): Promise<T> {
     const deadline = Date.now() + (options.sourceRetryMs ?? 600_000);
     for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
       try {
-        return await options.resolver.resolve(submit, signal);
+        return await work();
       } catch (error) {
         const failure = toBuildfleetError(error);
         if (!failure.retriable || Date.now() + delay > deadline || signal.aborted) throw failure;
-        logger.warn({ submitId: submit.submitId, err: failure }, 'scheduler: sources not reachable; trying again');
+        logger.warn({ ...context, err: failure }, 'scheduler: sources not reachable; trying again');
         await sleep(delay, undefined, { signal });
       }
     }
@@ -305,23 +312,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   /** The cascade's plan, tried again while the sources cannot be reached; undefined when it cannot be made. */
   async function cascadePlan(trigger: CascadeTrigger, signal: AbortSignal): Promise<CascadePlan | undefined> {
-    const deadline = Date.now() + (options.sourceRetryMs ?? 600_000);
-    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
-      try {
-        return await options.resolver.cascade(trigger, signal);
-      } catch (error) {
-        const failure = toBuildfleetError(error);
-        if (failure.code === 'aborted' || signal.aborted) throw failure;
-        if (!failure.retriable || Date.now() + delay > deadline) {
-          logger.error(
-            { buildId: trigger.buildId, project: trigger.project, err: failure },
-            'scheduler: the rebuilds of dependants cannot be planned; none are made for this build',
-          );
-          return undefined;
-        }
-        logger.warn({ buildId: trigger.buildId, err: failure }, 'scheduler: sources not reachable; trying again');
-        await sleep(delay, undefined, { signal });
-      }
+    try {
+      return await withSourceRetries(() => options.resolver.cascade(trigger, signal), signal, {
+        buildId: trigger.buildId,
+      });
+    } catch (error) {
+      const failure = toBuildfleetError(error);
+      if (failure.code === 'aborted' || signal.aborted) throw failure;
+      logger.error(
+        { buildId: trigger.buildId, project: trigger.project, err: failure },
+        'scheduler: the rebuilds of dependants cannot be planned; none are made for this build',
+      );
+      return undefined;
     }
   }
 
