@@ -10,6 +10,7 @@ import {
   ISO_DATE_TIME_PATTERN,
   BuildSubmitVersion,
   decodeMessage,
+  submitScopeProblem,
   type BuildState,
   type BuildSubmit,
   type ControlCancel,
@@ -127,7 +128,10 @@ export function submitOf(body: unknown, newId: () => string, now: Date): BuildSu
   };
   for (const name of ['targets', 'ref', 'requestedBy', 'ignoreDeps', 'scope', 'dist'] as const)
     if (body[name] !== undefined) message[name] = body[name];
-  return checked(() => decodeMessage('build.submit', message));
+  const submit = checked(() => decodeMessage('build.submit', message));
+  const problem = submitScopeProblem(submit);
+  if (problem !== undefined) throw invalidRequest(problem, { field: 'dist' });
+  return submit;
 }
 
 /** `POST /api/builds/:buildId/cancel` body -> the control.cancel to publish. */

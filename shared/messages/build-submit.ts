@@ -54,3 +54,11 @@ export const BuildSubmitSchema = Type.Object(
   { description: 'A request to build a package of the sources repo, for all or some of its targets.' },
 );
 export type BuildSubmit = Static<typeof BuildSubmitSchema>;
+
+/** The field of a submission that its scope does not allow (`dist` is for scopes `dependants` and `all`), or undefined. */
+export function submitScopeProblem(submit: Pick<BuildSubmit, 'scope' | 'dist'>): string | undefined {
+  if (submit.dist !== undefined && submit.scope !== 'dependants' && submit.scope !== 'all') {
+    return `field "dist" goes with scope dependants or all (scope is ${submit.scope ?? 'package'})`;
+  }
+  return undefined;
+}

@@ -204,6 +204,9 @@ describe('HTTP requests', () => {
     assert.equal(submitOf({ project: 'p', submitId: 'mine' }, () => 'x', now).submitId, 'mine');
     invalid(() => submitOf([], () => 'x', now), /JSON object/);
     invalid(() => submitOf({ targets: [] }, () => 'x', now), /build\.submit/);
+    // dist narrows a set (scope dependants or all): with one package it would be accepted and do nothing.
+    invalid(() => submitOf({ project: 'p', dist: 'bookworm' }, () => 'x', now), /field "dist" goes with scope/);
+    assert.equal(submitOf({ project: 'projects', scope: 'all', dist: 'bookworm' }, () => 'x', now).dist, 'bookworm');
   });
 
   it('turns a cancel body into a valid control.cancel', () => {
