@@ -50,9 +50,15 @@ function lanesOf(files: string[], count: number): string[][] {
   return [heavy, rest].filter((lane) => lane.length > 0);
 }
 
+/** How a lane's `node --test` ended. */
+interface LaneEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 /** One `node --test` over the files, file after file; with a lane number its lines are prefixed `[lane n]`. */
-function runLane(files: string[], env: NodeJS.ProcessEnv, lane: number): Promise<number> {
-  return new Promise<number>((resolve) => {
+function runLane(files: string[], env: NodeJS.ProcessEnv, lane: number): Promise<LaneEnd> {
+  return new Promise<LaneEnd>((resolve) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
@@ -69,7 +75,11 @@ function runLane(files: string[], env: NodeJS.ProcessEnv, lane: number): Promise
         stream?.on('end', () => partial && process.stdout.write(`[lane ${lane + 1}] ${partial}\n`));
       }
     }
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on('error', (error) => {
+      process.stdout.write(`run-tests: lane ${lane + 1} could not run: ${error.message}\n`);
+      resolve({ code: 1, signal: null });
+    });
+    child.on('close', (code, signal) => resolve({ code, signal }));
   });
 }
 
@@ -84,7 +94,12 @@ async function main(): Promise<number> {
   let s3: StartedTestS3 | undefined;
   let podman: TestPodman | undefined;
   const stopServers = async (): Promise<void> => {
-    await Promise.allSettled([broker?.cleanup(), s3?.stop(), podman?.stop()]);
+    const stopped = await Promise.allSettled([broker?.cleanup(), s3?.stop(), podman?.stop()]);
+    for (const [index, result] of stopped.entries())
+      if (result.status === 'rejected')
+        process.stdout.write(
+          `run-tests: stopping ${['Kafka', 'S3', 'Podman'][index]} failed: ${String(result.reason)}\n`,
+        );
   };
   const onSignal = (): void => void stopServers().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -102,11 +117,25 @@ async function main(): Promise<number> {
       );
     }
     const lanes = lanesOf(files, Number(process.env['BUILDFLEET_TEST_LANES'] ?? '2'));
-    const codes = await Promise.all(lanes.map((lane, index) => runLane(lane, env, lanes.length > 1 ? index : -1)));
-    return codes.find((code) => code !== 0) ?? 0;
+    const ends = await Promise.all(lanes.map((lane, index) => runLane(lane, env, lanes.length > 1 ? index : -1)));
+    // The last lines of a run say how each lane ended, so a failing exit code is never unexplained.
+    ends.forEach((end, index) =>
+      process.stdout.write(
+        `run-tests: lane ${index + 1} (${lanes[index]?.length ?? 0} files) ended with ` +
+          `${end.signal ? `signal ${end.signal}` : `exit code ${end.code}`}\n`,
+      ),
+    );
+    return ends.some((end) => end.code !== 0 || end.signal !== null) ? 1 : 0;
   } finally {
     await stopServers();
   }
 }
 
-process.exitCode = await main();
+process.on('uncaughtException', (error) => {
+  process.stdout.write(`run-tests: uncaught ${error.stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
+
+const code = await main();
+process.stdout.write(`run-tests: exit code ${code}\n`);
+process.exitCode = code;
