@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { LOCAL_S3_REGION, startS3Server } from '../../infra/s3/server.ts';
+import { createS3ArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { uniqueName } from './names.ts';
 
 /** How a test reaches an S3 server. */
@@ -141,6 +142,28 @@ export async function createTestBucket(server: TestS3, label: string): Promise<T
       } finally {
         client.destroy();
       }
+    },
+  };
+}
+
+/** An S3 artifact store on a bucket of its own; remove() closes the store, then removes the bucket. */
+export async function testS3Store(
+  server: TestS3,
+  label: string,
+): Promise<{ store: ArtifactStore; bucket: string; remove(): Promise<void> }> {
+  const bucket = await createTestBucket(server, label);
+  const store = await createS3ArtifactStore({
+    bucket: bucket.name,
+    endpoint: server.endpoint,
+    region: server.region,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
+  return {
+    store,
+    bucket: bucket.name,
+    async remove() {
+      await store.close();
+      await bucket.remove();
     },
   };
 }
