@@ -6,7 +6,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import type { PackageSpec } from '../../shared/sources/index.ts';
-import type { BuildContext } from './types.ts';
+import { LineTail } from './line-tail.ts';
+import type { BuildrootBuildContext } from './types.ts';
 
 /** Lines of the log quoted in a 'build-failed' message: enough for a compiler error and its context. */
 export const FAILURE_TAIL_LINES = 30;
@@ -28,19 +29,6 @@ export async function readPackageFile(pkg: PackageSpec, file: string, dir: strin
   }
 }
 
-/** Keeps the last `size` lines written; the build log itself goes to the caller's onLine. */
-class LineTail {
-  private readonly lines: string[] = [];
-  constructor(private readonly size: number) {}
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.size) this.lines.shift();
-  }
-  snapshot(): string[] {
-    return [...this.lines];
-  }
-}
-
 export interface BuildScript {
   /** The build tool, for messages: `dpkg-buildpackage`. */
   tool: string;
@@ -53,7 +41,7 @@ export interface BuildScript {
  * Runs `sh -c <script>` as the build user without network. Exit code 0 with an empty outDir is a
  * failure too: a build that made nothing must not look like a success.
  */
-export async function runBuildScript(ctx: BuildContext, step: BuildScript): Promise<void> {
+export async function runBuildScript(ctx: BuildrootBuildContext, step: BuildScript): Promise<void> {
   const tail = new LineTail(FAILURE_TAIL_LINES);
   const result = await ctx.buildroot.run({
     cmd: ['sh', '-c', step.script, `buildfleet-${step.tool}`],

@@ -8,7 +8,7 @@ import { collectArtifacts } from './artifacts.ts';
 import { readPackageFile, runBuildScript } from './build-step.ts';
 import { DEB_BUILD_SCRIPT } from './deb-script.ts';
 import { changelogHead, debRebuildEntry, type RebuildNote } from './rebuild-version.ts';
-import type { BuildContext, Builder } from './types.ts';
+import type { BuildrootBuildContext, Builder } from './types.ts';
 
 /** Debian source package names (Debian policy 5.6.1); also safe as a directory name in the script. */
 const SOURCE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -35,7 +35,7 @@ function sourceNameOf(pkg: PackageSpec, file: string, text: string): string {
   return name;
 }
 
-export function createDebBuilder(): Builder {
+export function createDebBuilder(): Builder<BuildrootBuildContext> {
   return {
     kind: 'deb',
 
@@ -72,7 +72,12 @@ export function createDebBuilder(): Builder {
  * The changelog stanza of a rebuild: the version of debian/changelog (or of the .dsc) with
  * `+b<N>`. A .dsc has no distribution: `unstable`, as binNMUs are.
  */
-async function rebuildEntry(ctx: BuildContext, note: RebuildNote, source: string, dscText?: string): Promise<string> {
+async function rebuildEntry(
+  ctx: BuildrootBuildContext,
+  note: RebuildNote,
+  source: string,
+  dscText?: string,
+): Promise<string> {
   let version: string;
   let distribution = 'unstable';
   if (dscText !== undefined) {

@@ -22,7 +22,8 @@ import {
   type DockerPushRecord,
 } from './docker-plan.ts';
 import type { DockerRegistry } from './docker-registry.ts';
-import type { Builder, BuildContext, CollectedArtifact } from './types.ts';
+import { LineTail } from './line-tail.ts';
+import type { Builder, CollectedArtifact, DockerBuildContext } from './types.ts';
 
 export interface DockerBuilderOptions {
   /** The engine images are built in and pushed from. */
@@ -40,7 +41,7 @@ const baseImageLocks = new KeyedLock();
 async function baseImageFor(
   options: DockerBuilderOptions,
   dist: DistSpec,
-  ctx: BuildContext,
+  ctx: DockerBuildContext,
 ): Promise<{ tag: string; made: boolean }> {
   if (dist.base.kind === 'image') return { tag: dist.base.image, made: false };
   const bootstrap = dist.base;
@@ -56,28 +57,16 @@ async function baseImageFor(
   return { tag, made: !ensured.reused };
 }
 
-/** Keeps the last lines of the build output for the failure message. */
-function lineTail(size: number): { push: (line: string) => void; lines: () => string[] } {
-  const kept: string[] = [];
-  return {
-    push(line) {
-      kept.push(line);
-      if (kept.length > size) kept.shift();
-    },
-    lines: () => [...kept],
-  };
-}
-
 /** Builds the image tagged with the plan's first reference; a failing step is 'build-failed' with the step's error. */
 async function buildImage(
   options: DockerBuilderOptions,
-  ctx: BuildContext,
+  ctx: DockerBuildContext,
   plan: DockerBuildPlan,
   signal: AbortSignal,
 ): Promise<ImageInfo> {
   const [tag] = plan.references;
   if (tag === undefined) throw new BuildfleetError('internal', 'docker build plan without references');
-  const tail = lineTail(FAILURE_TAIL_LINES);
+  const tail = new LineTail(FAILURE_TAIL_LINES);
   try {
     return await options.engine.buildImage({
       contextDir: ctx.srcDir,
@@ -96,7 +85,7 @@ async function buildImage(
     });
   } catch (error) {
     if (!isBuildfleetError(error, 'build-failed')) throw error;
-    const lastLines = tail.lines();
+    const lastLines = tail.snapshot();
     throw new BuildfleetError(
       'build-failed',
       `docker build of ${ctx.pkg.project} failed: ${error.message.trim()}\nlast lines of the log:\n${lastLines.join('\n')}`,
@@ -106,7 +95,7 @@ async function buildImage(
 }
 
 /** The build and push under the build's time limit: running into it is 'exec-timeout'. */
-async function withTimeLimit<T>(ctx: BuildContext, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withTimeLimit<T>(ctx: DockerBuildContext, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const { timeoutMs } = compileLimits(ctx.limits);
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
@@ -123,15 +112,12 @@ async function withTimeLimit<T>(ctx: BuildContext, run: (signal: AbortSignal) =>
   }
 }
 
-export function createDockerBuilder(options: DockerBuilderOptions): Builder {
+export function createDockerBuilder(options: DockerBuilderOptions): Builder<DockerBuildContext> {
   const { engine, registry } = options;
 
-  async function build(ctx: BuildContext): Promise<void> {
+  async function build(ctx: DockerBuildContext): Promise<void> {
     throwIfAborted(ctx.signal);
     const { build: which, target, dist } = ctx;
-    if (which === undefined || target === undefined || dist === undefined) {
-      throw new BuildfleetError('internal', 'docker builder: the build context names no build, target or dist');
-    }
     const base = dist.base.kind === 'image' ? dist.base.image : '(bootstrapped)';
     // Checked before anything is made: a bad name or version fails at once.
     planDockerBuild({ pkg: ctx.pkg, target, commit: which.commit, registry: registry.registry, baseImage: base });

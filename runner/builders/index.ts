@@ -10,7 +10,13 @@ import { createDockerBuilder, type DockerBuilderOptions } from './docker.ts';
 import { createKiwiBuilder, type KiwiBuilderOptions } from './kiwi.ts';
 import { createNoopBuilder } from './noop.ts';
 import { createRpmBuilder } from './rpm.ts';
-import { BUILDER_KINDS, type Builder, type BuilderKind } from './types.ts';
+import {
+  BUILDER_KINDS,
+  type Builder,
+  type BuilderKind,
+  type BuildrootBuildContext,
+  type NoopBuildContext,
+} from './types.ts';
 
 export {
   BUILDER_KINDS,
@@ -79,6 +85,9 @@ export interface BuilderSettings {
  * The builder of a package kind.
  * @throws BuildfleetError 'kind-unsupported' for docker on a runner with no registry configured (runner.docker)
  */
+export function builderFor(kind: 'deb' | 'rpm', settings?: BuilderSettings): Builder<BuildrootBuildContext>;
+export function builderFor(kind: 'noop', settings?: BuilderSettings): Builder<NoopBuildContext>;
+export function builderFor(kind: BuildKind, settings?: BuilderSettings): Builder;
 export function builderFor(kind: BuildKind, settings: BuilderSettings = {}): Builder {
   switch (kind) {
     case 'deb':

@@ -25,8 +25,9 @@ import {
   kiwiErrorOf,
   unameArchOf,
 } from './kiwi-plan.ts';
+import { LineTail } from './line-tail.ts';
 import { createKiwiRoot, type KiwiRoot } from './kiwi-root.ts';
-import type { Builder, BuildContext, CollectedArtifact } from './types.ts';
+import type { Builder, CollectedArtifact, KiwiBuildContext } from './types.ts';
 
 export interface KiwiBuilderOptions {
   /**
@@ -60,29 +61,17 @@ exec unshare --mount --pid --fork --kill-child --mount-proc --propagation privat
  */
 const KILL_GRACE_MS = 500;
 
-class LineTail {
-  private readonly lines: string[] = [];
-  constructor(private readonly size: number) {}
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.size) this.lines.shift();
-  }
-  snapshot(): string[] {
-    return [...this.lines];
-  }
-}
-
 /** A runner that cannot run kiwi-ng (not root, kiwi-ng missing, another arch): not the package's fault. */
 function unsupported(message: string, context: Record<string, unknown> = {}): BuildfleetError {
   return new BuildfleetError('kind-unsupported', message, { context: { kind: 'kiwi', ...context } });
 }
 
-async function checkRunner(ctx: BuildContext, kiwiCommand: string): Promise<void> {
+async function checkRunner(ctx: KiwiBuildContext, kiwiCommand: string): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw unsupported('kiwi builds need a runner running as root (kiwi-ng mounts file systems and uses chroot)');
   }
   const host = unameArchOf(process.arch);
-  if (ctx.target !== undefined && ctx.target.arch !== host) {
+  if (ctx.target.arch !== host) {
     throw unsupported(`kiwi-ng builds images for the runner's own arch (${host}), not ${ctx.target.arch}`, {
       arch: ctx.target.arch,
     });
@@ -112,7 +101,7 @@ function metadataInvalid(pkg: PackageSpec, problem: string): BuildfleetError {
   });
 }
 
-async function build(ctx: BuildContext, options: Required<KiwiBuilderOptions>): Promise<void> {
+async function build(ctx: KiwiBuildContext, options: Required<KiwiBuilderOptions>): Promise<void> {
   throwIfAborted(ctx.signal);
   const description = descriptionOf(ctx.pkg);
   await checkRunner(ctx, options.kiwiCommand);
@@ -189,7 +178,7 @@ async function build(ctx: BuildContext, options: Required<KiwiBuilderOptions>): 
 }
 
 /** KIWI's own error line when the log has one, else the last lines of the log. */
-function buildFailed(ctx: BuildContext, tool: string, exitCode: number, lines: string[]): BuildfleetError {
+function buildFailed(ctx: KiwiBuildContext, tool: string, exitCode: number, lines: string[]): BuildfleetError {
   const kiwiError = kiwiErrorOf(lines);
   const lastLines = lines.slice(-FAILURE_TAIL_LINES);
   const reason = kiwiError ?? `last lines of the log:\n${lastLines.join('\n')}`;
@@ -209,7 +198,7 @@ export async function collectKiwiArtifacts(outDir: string): Promise<CollectedArt
   return files.map((file) => ({ ...file, kind: kiwiArtifactKindOf(file.name, names) }));
 }
 
-export function createKiwiBuilder(options: KiwiBuilderOptions = {}): Builder {
+export function createKiwiBuilder(options: KiwiBuilderOptions = {}): Builder<KiwiBuildContext> {
   const settings: Required<KiwiBuilderOptions> = {
     tempDir: options.tempDir ?? '/var/tmp',
     kiwiCommand: options.kiwiCommand ?? 'kiwi-ng',

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BuildfleetError, throwIfAborted, toBuildfleetError } from '../../shared/errors/index.ts';
 import { compileLimits } from '../buildroot/run-settings.ts';
 import { collectArtifacts } from './artifacts.ts';
-import type { Builder, BuildContext } from './types.ts';
+import type { Builder, NoopBuildContext } from './types.ts';
 
 /** Suffix of the file a noop build writes; artifactKindOf() calls it 'other'. */
 export const NOOP_SUFFIX = '.noop';
@@ -53,11 +53,8 @@ async function waitFor(ms: number, timeoutMs: number, signal: AbortSignal): Prom
   }
 }
 
-async function build(ctx: BuildContext): Promise<void> {
+async function build(ctx: NoopBuildContext): Promise<void> {
   throwIfAborted(ctx.signal);
-  if (ctx.build === undefined) {
-    throw new BuildfleetError('internal', 'noop builder: the build context names no build (buildId, commit)');
-  }
   const { ms, bytes, logLines, fail } = ctx.pkg.noop;
   for (let line = 1; line <= logLines; line += 1) ctx.onLine(`noop: line ${line}`, 'stdout');
   ctx.onLine(`noop: waiting ${ms} ms`, 'stdout');
@@ -71,7 +68,7 @@ async function build(ctx: BuildContext): Promise<void> {
   ctx.onLine(`noop: wrote ${name} (${bytes} bytes)`, 'stdout');
 }
 
-export function createNoopBuilder(): Builder {
+export function createNoopBuilder(): Builder<NoopBuildContext> {
   return {
     kind: 'noop',
     needsBuildroot: false,

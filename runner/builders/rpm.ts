@@ -12,7 +12,7 @@ import { readPackageFile, runBuildScript } from './build-step.ts';
 import { RPM_BUILD_SCRIPT } from './rpm-script.ts';
 import { debianRelationsForBuildRequires } from './rpm-requires.ts';
 import { rpmRebuildSpec } from './rebuild-version.ts';
-import type { Builder } from './types.ts';
+import type { Builder, BuildrootBuildContext } from './types.ts';
 
 function specOf(pkg: PackageSpec): string {
   if (pkg.files.spec !== undefined) return pkg.files.spec;
@@ -21,7 +21,7 @@ function specOf(pkg: PackageSpec): string {
   });
 }
 
-export function createRpmBuilder(): Builder {
+export function createRpmBuilder(): Builder<BuildrootBuildContext> {
   return {
     kind: 'rpm',
 

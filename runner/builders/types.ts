@@ -18,10 +18,15 @@ export interface BuildTarget {
   arch: string;
 }
 
-export interface BuildContext {
+/** Which build this is: the noop builder derives its file from it, docker its tags, kiwi its bundle id. */
+export interface BuildIdentity {
+  buildId: string;
+  commit: string;
+}
+
+/** What every builder is given. */
+export interface BuildBasics {
   pkg: PackageSpec;
-  /** Prepared with the relations buildDeps() returned. */
-  buildroot: PreparedBuildroot;
   /** Host directory with the package directory's files; writable, the builder may change it. */
   srcDir: string;
   /** Host directory, empty: the artifacts end up here, nothing else does. */
@@ -31,17 +36,36 @@ export interface BuildContext {
   onLine: (line: string, stream: OutputStream) => void;
   /** @default the buildroot's defaults (DEFAULT_RUN_LIMITS) */
   limits?: RunLimits;
-  /** Which build this is; the noop builder derives its file from it, the docker builder its tags. */
-  build?: { buildId: string; commit: string };
-  /** The request's target and its dist definition (the docker builder makes the dist's base image). */
-  target?: BuildTarget;
-  dist?: DistSpec;
+}
+
+/** deb and rpm: the build runs in a buildroot. */
+export interface BuildrootBuildContext extends BuildBasics {
+  /** Prepared with the relations buildDeps() returned. */
+  buildroot: PreparedBuildroot;
   /**
    * Set for a rebuild against new versions of our own packages (build.request `rebuild`): the
    * deb and rpm builders raise the version (`+b<N>`, `.b<N>`) and add a changelog entry.
    */
   rebuild?: RebuildNote;
 }
+
+/** noop: its file is derived from the build. */
+export interface NoopBuildContext extends BuildBasics {
+  build: BuildIdentity;
+}
+
+/** kiwi: the image is built for the target's arch, its bundle named after the commit. */
+export interface KiwiBuildContext extends NoopBuildContext {
+  target: BuildTarget;
+}
+
+/** docker: tags from the build and target, the base image from the dist definition. */
+export interface DockerBuildContext extends KiwiBuildContext {
+  dist: DistSpec;
+}
+
+/** What the runner gives a builder of any kind: every kind's context at once. */
+export type BuildContext = BuildrootBuildContext & DockerBuildContext;
 
 /** A file of outDir and what it is; `name` is its path relative to outDir. */
 export interface CollectedArtifact {
@@ -66,7 +90,8 @@ export interface BuildDepsOptions {
   ownSatisfied?: readonly string[];
 }
 
-export interface Builder {
+/** A builder of one kind; `Context` is what its build() reads (the runner gives every builder a BuildContext). */
+export interface Builder<Context extends BuildBasics = BuildContext> {
   readonly kind: BuilderKind;
   /**
    * False for a builder that runs nothing in a buildroot (noop): the build job then prepares
@@ -85,7 +110,7 @@ export interface Builder {
    * @throws BuildfleetError 'build-failed' (non-zero exit, with the tool, exit code and the last log lines,
    *   or no output files), 'metadata-invalid', and whatever the buildroot's run() throws ('aborted', 'exec-timeout', ...)
    */
-  build(ctx: BuildContext): Promise<void>;
+  build(ctx: Context): Promise<void>;
   /** Classifies every file in outDir (sorted by name). */
   collect(outDir: string): Promise<CollectedArtifact[]>;
 }

@@ -24,4 +24,5 @@ export { createChrootBuildroot, type ChrootBuildrootOptions } from './chroot.ts'
 export { createHostBuildroot, HOST_WARNING } from './host.ts';
 export { FORMAT_PACKAGES, planInstall, relationNames, type InstallPlan } from './install-plan.ts';
 export { baseImageTag, depsImageTag, chrootTreeName } from './cache-keys.ts';
+export { buildrootDist } from './dist.ts';
 export { DEFAULT_RUN_LIMITS } from './run-settings.ts';

@@ -14,7 +14,8 @@ import {
   type SourceRepo,
 } from '../../shared/sources/index.ts';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
-import type { Buildroot, BuildrootDist, PreparedBuildroot, RunLimits } from '../buildroot/types.ts';
+import { buildrootDist } from '../buildroot/dist.ts';
+import type { Buildroot, PreparedBuildroot, RunLimits } from '../buildroot/types.ts';
 import type { Builder } from '../builders/index.ts';
 import { rebuildText } from '../builders/rebuild-version.ts';
 import type { EventDetails } from './events.ts';
@@ -96,7 +97,7 @@ export async function runBuildJob(
     checkTarget(request, pkg);
     const builder = deps.builderFor(pkg.kind);
     const usesBuildroot = builder.needsBuildroot !== false;
-    prepared = await timed('buildroot', async () => {
+    const buildroot = await timed('buildroot', async () => {
       if (!usesBuildroot) {
         log.line(`buildfleet: no buildroot: a ${pkg.kind} build does not run in one`);
         return skippedBuildroot(deps.buildroot.kind);
@@ -125,9 +126,10 @@ export async function runBuildJob(
         onLine: (line) => log.line(line),
       });
     });
+    prepared = buildroot;
     if (usesBuildroot) {
       log.line(
-        `buildfleet: buildroot ${prepared.environment} (base ${prepared.report.base}, deps ${prepared.report.deps})`,
+        `buildfleet: buildroot ${buildroot.environment} (base ${buildroot.report.base}, deps ${buildroot.report.deps})`,
       );
     }
 
@@ -136,7 +138,7 @@ export async function runBuildJob(
     await timed('build', () =>
       builder.build({
         pkg,
-        buildroot: prepared as PreparedBuildroot,
+        buildroot,
         srcDir: pkg.dir,
         outDir,
         signal,
@@ -264,26 +266,6 @@ function checkTarget(request: BuildRequest, pkg: PackageSpec): void {
       { context: { file: pkg.metadataFile, field: 'targets' } },
     );
   }
-}
-
-/** What the buildroot needs of a dist definition. */
-export function buildrootDist(dist: DistSpec): BuildrootDist {
-  const { base } = dist;
-  return {
-    name: dist.name,
-    format: dist.format,
-    base:
-      base.kind === 'image'
-        ? { kind: 'image', image: base.image }
-        : {
-            kind: 'bootstrap',
-            suite: base.suite,
-            mirror: base.mirror,
-            variant: base.variant,
-            components: base.components,
-          },
-    packages: dist.packages,
-  };
 }
 
 function limitsFor(pkg: PackageSpec, defaults: BuildJobDeps['limits']): RunLimits {

@@ -25,7 +25,7 @@ import { startTestPodman } from '../harness/podman.ts';
 import { startTestS3 } from '../harness/s3.ts';
 import { testGitRepos } from '../harness/git.ts';
 import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
-import { buildrootDist } from '../../runner/job/build-job.ts';
+import { buildrootDist } from '../../runner/buildroot/index.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const rounds = Number(process.argv[2] ?? 3);

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { PODMAN_CONTAINERS_CONF } from '../../infra/podman/service.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { buildrootDist } from '../../runner/job/build-job.ts';
+import { buildrootDist } from '../../runner/buildroot/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import type { BuildRecord } from '../../shared/messages/index.ts';
 import { loadDist } from '../../shared/sources/index.ts';

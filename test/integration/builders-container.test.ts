@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { runCommand } from '../../shared/exec/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
 import { loadDist, loadPackage } from '../../shared/sources/index.ts';
-import { chooseBuildroot, type BuildrootDist } from '../../runner/buildroot/index.ts';
+import { buildrootDist, chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { builderFor } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
 import { uniqueName } from '../harness/names.ts';
@@ -43,18 +43,12 @@ describe('deb and rpm builders (container buildroot)', { timeout: 20 * 60_000 },
     assert.ok(target !== undefined);
     const dist = await loadDist({ repoDir: EXAMPLES, name: target.dist });
     assert.equal(dist.base.kind, 'bootstrap');
-    if (dist.base.kind !== 'bootstrap') return { outDir: '', names: [], report: '' };
-    const { suite, mirror, variant, components } = dist.base;
-    const buildrootDist: BuildrootDist = {
-      name: uniqueName(`test-${dist.name}`),
-      format: dist.format,
-      base: { kind: 'bootstrap', suite, mirror, variant, components },
-      packages: dist.packages,
-    };
+    const distOfTest = { ...buildrootDist(dist), name: uniqueName(`test-${dist.name}`) };
+    assert.ok(pkg.kind === 'deb' || pkg.kind === 'rpm', `${pkg.project} is a ${pkg.kind} package`);
     const builder = builderFor(pkg.kind);
     const buildroot = await chooseBuildroot({ preferred: 'container', engine, cacheDir: join(dir, 'cache'), logger });
     const prepareStarted = performance.now();
-    const prepared = await buildroot.prepare({ dist: buildrootDist, buildDeps: await builder.buildDeps(pkg, target) });
+    const prepared = await buildroot.prepare({ dist: distOfTest, buildDeps: await builder.buildDeps(pkg, target) });
     const prepareMs = Math.round(performance.now() - prepareStarted);
     madeImages.add(prepared.environment);
     try {

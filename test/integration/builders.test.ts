@@ -14,24 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
-import { loadDist, loadPackage, type DistSpec, type PackageSpec } from '../../shared/sources/index.ts';
-import { chooseBuildroot, type BuildrootDist, type PreparedBuildroot } from '../../runner/buildroot/index.ts';
+import { loadDist, loadPackage, type PackageSpec } from '../../shared/sources/index.ts';
+import { buildrootDist, chooseBuildroot, type PreparedBuildroot } from '../../runner/buildroot/index.ts';
 import { builderFor, type CollectedArtifact } from '../../runner/builders/index.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 const logger = createLogger({ name: 'builders-test', level: 'silent' });
-
-/** The buildroot's view of a dist file (the runner does the same mapping). */
-function buildrootDistOf(dist: DistSpec): BuildrootDist {
-  if (dist.base.kind !== 'bootstrap') throw new Error(`${dist.file}: test expects a bootstrap base`);
-  const { suite, mirror, variant, components } = dist.base;
-  return {
-    name: dist.name,
-    format: dist.format,
-    base: { kind: 'bootstrap', suite, mirror, variant, components },
-    packages: dist.packages,
-  };
-}
 
 async function run(file: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   return (await runCommand(file, args, { env, timeoutMs: 60_000 })).stdout;
@@ -53,10 +41,11 @@ describe('deb and rpm builders (host buildroot)', { timeout: 10 * 60_000 }, () =
     const target = pkg.targets[0];
     assert.ok(target !== undefined);
     const dist = await loadDist({ repoDir, name: target.dist });
+    assert.ok(pkg.kind === 'deb' || pkg.kind === 'rpm', `${pkg.project} is a ${pkg.kind} package`);
     const builder = builderFor(pkg.kind);
     const buildroot = await chooseBuildroot({ preferred: 'host', cacheDir: join(dir, 'cache'), logger });
     const ready = await buildroot.prepare({
-      dist: buildrootDistOf(dist),
+      dist: buildrootDist(dist),
       buildDeps: await builder.buildDeps(pkg, target),
     });
     prepared.push(ready);
@@ -77,6 +66,7 @@ describe('deb and rpm builders (host buildroot)', { timeout: 10 * 60_000 }, () =
     await cp(pkg.dir, srcDir, { recursive: true });
     await mkdir(outDir);
     const lines: string[] = [];
+    assert.ok(pkg.kind === 'deb' || pkg.kind === 'rpm', `${pkg.project} is a ${pkg.kind} package`);
     const builder = builderFor(pkg.kind);
     const started = performance.now();
     await builder.build({

@@ -97,6 +97,7 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
     const pkg = await loadPackage({ repoDir: EXAMPLES, packageDir: 'projects/demo/hello-deb' });
     const target = pkg.targets[0];
     assert.ok(target !== undefined);
+    assert.ok(pkg.kind === 'deb' || pkg.kind === 'rpm', `${pkg.project} is a ${pkg.kind} package`);
     const builder = builderFor(pkg.kind);
     const buildDeps = await builder.buildDeps(pkg, target);
     const dist = imageDist(baseRef);

@@ -36,7 +36,7 @@ import { useKafka } from '../harness/kafka.ts';
 import { usePodman } from '../harness/podman.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { buildrootDist } from '../../runner/job/build-job.ts';
+import { buildrootDist } from '../../runner/buildroot/index.ts';
 import { loadDist } from '../../shared/sources/index.ts';
 import { buildNoarchRpm, dnfInstall, PrivateAptClient } from '../harness/package-clients.ts';
 import { createTestBucket, useS3 } from '../harness/s3.ts';

@@ -15,7 +15,7 @@ import { depsImageTag } from '../../runner/buildroot/cache-keys.ts';
 import { planInstall } from '../../runner/buildroot/install-plan.ts';
 import { describeBase, type BuildrootDist } from '../../runner/buildroot/types.ts';
 import { pullRefusal } from '../../runner/engine/dockerode-pull.ts';
-import { buildrootDist } from '../../runner/job/build-job.ts';
+import { buildrootDist } from '../../runner/buildroot/index.ts';
 import { RunnerConfig } from '../../runner/config.ts';
 import { loadConfig } from '../../shared/config/index.ts';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
