@@ -75,7 +75,11 @@ export function isBuilderKind(kind: BuildKind): kind is BuilderKind {
 
 /** What builders of some kinds need from the runner. */
 export interface BuilderSettings {
-  /** The engine and registry docker builds use; without them docker builds fail with 'kind-unsupported'. */
+  /**
+   * The container engine and registry docker builds use (the registry is LOCAL_IMAGES when
+   * runner.docker is not set). Absent on a runner without a container engine: its docker builds
+   * fail with 'kind-unsupported'.
+   */
   docker?: DockerBuilderOptions;
   /** Where kiwi builds make their temp roots, and the kiwi-ng program; @default KiwiBuilderOptions' defaults */
   kiwi?: KiwiBuilderOptions;
@@ -83,7 +87,7 @@ export interface BuilderSettings {
 
 /**
  * The builder of a package kind.
- * @throws BuildfleetError 'kind-unsupported' for docker on a runner with no registry configured (runner.docker)
+ * @throws BuildfleetError 'kind-unsupported' for docker on a runner without a container engine (no `docker` settings)
  */
 export function builderFor(kind: 'deb' | 'rpm', settings?: BuilderSettings): Builder<BuildrootBuildContext>;
 export function builderFor(kind: 'noop', settings?: BuilderSettings): Builder<NoopBuildContext>;
@@ -100,7 +104,7 @@ export function builderFor(kind: BuildKind, settings: BuilderSettings = {}): Bui
       if (settings.docker === undefined) {
         throw new BuildfleetError(
           'kind-unsupported',
-          'this runner has no docker registry to push to: set runner.docker.registry in its config',
+          'this runner has no container engine (Docker or Podman) to build docker images in',
           { retriable: false, context: { kind } },
         );
       }

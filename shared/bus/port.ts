@@ -1,8 +1,8 @@
 /**
  * The Bus port: what buildfleet's services need from a message bus, in domain words.
  * Two adapters implement it: Kafka (kafkajs) and an embedded in-process bus for the
- * one-machine default. One conformance suite (test/integration/bus.conformance.test.ts)
- * runs against both.
+ * one-machine default. One conformance suite (test/integration/bus/conformance.ts) runs
+ * against both (bus-kafka.test.ts, bus-embedded.test.ts).
  */
 import type { TopicReport, TopicSpec } from './topic-spec.ts';
 

@@ -1,14 +1,14 @@
-import { Partitioners, type PartitionerArgs } from 'kafkajs';
 import { BuildfleetError } from '../../errors/index.ts';
 import type { RawRecord } from '../record-processor.ts';
+import { createPartitioner } from '../partition.ts';
 import type { TopicSpec } from '../topic-spec.ts';
 
 /** One topic of the embedded bus: an append-only log per partition, kept in memory. */
 export class EmbeddedTopic {
   readonly partitions: RawRecord[][] = [];
   private readonly waiters = new Set<() => void>();
-  // Kafka's own partitioner (murmur2 of the key), so keys land on the same partitions as with Kafka.
-  private readonly partitioner = Partitioners.DefaultPartitioner();
+  // Kafka's default partitioning (murmur2 of the key), so keys land on the same partitions as with Kafka.
+  private readonly partitioner = createPartitioner();
 
   constructor(public spec: TopicSpec) {
     this.grow(spec.partitions);
@@ -19,18 +19,7 @@ export class EmbeddedTopic {
   }
 
   append(message: { key: string | null; value: Buffer; headers: Record<string, string> }): RawRecord {
-    const args: PartitionerArgs = {
-      topic: this.spec.name,
-      partitionMetadata: this.partitions.map((_, partitionId) => ({
-        partitionId,
-        leader: 0,
-        partitionErrorCode: 0,
-        replicas: [0],
-        isr: [0],
-      })),
-      message: { key: message.key, value: message.value },
-    };
-    const partition = this.partitioner(args);
+    const partition = this.partitioner(message.key, this.partitions.length);
     const log = this.partitions[partition];
     if (!log) throw new BuildfleetError('internal', `embedded bus: no partition ${partition} in ${this.spec.name}`);
     const record: RawRecord = {
