@@ -12,38 +12,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import pino from 'pino';
-import { createCollector, type Collector } from '../../collector/collector.ts';
 import type { ImagesIndex } from '../../collector/images/images-index.ts';
-import { createSigner } from '../../collector/signing/index.ts';
-import { chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { builderFor, DOCKER_RECORD_FILE, dockerRegistryFrom } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
 import { readProgress } from '../../runner/engine/progress.ts';
-import { createRunner, type Runner } from '../../runner/runner.ts';
-import type { Bus } from '../../shared/bus/index.ts';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import { runCommand } from '../../shared/exec/index.ts';
-import {
-  decoderFor,
-  topicNames,
-  type BuildEvent,
-  type BuildRequest,
-  type LogChunk,
-} from '../../shared/messages/index.ts';
+import type { BuildRequest } from '../../shared/messages/index.ts';
 import { listRepositories } from '../../shared/repos/catalog.ts';
-import { createRepoRequestHandler } from '../../shared/repos/http.ts';
-import { createSourceMirror } from '../../shared/sources/index.ts';
-import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
-import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
-import { testGitRepos, type TestGitRepos } from '../harness/git.ts';
-import { testSigningKey } from '../harness/gpg.ts';
+import { exampleSourcesRepo, testRequest } from '../harness/cluster-fixtures.ts';
+import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { END_STATES } from '../harness/events.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { usePodman } from '../harness/podman.ts';
 import { useRegistry } from '../harness/registry.ts';
@@ -55,7 +36,6 @@ const [runnerPodman, pullPodman] = await Promise.all([
   usePodman(),
   usePodman({ insecureRegistries: [registry.address] }),
 ]);
-const END_STATES = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
 const HELLO = 'projects/images/hello-docker';
 const FAILING = 'projects/test/docker-fails';
 const SLOW = 'projects/test/docker-slow';
@@ -64,51 +44,17 @@ const SLOW_MARKER = `slow-step-${randomUUID()}`;
 const CREDENTIAL_ENV = { usernameEnv: 'TEST_REGISTRY_USERNAME', passwordEnv: 'TEST_REGISTRY_PASSWORD' };
 
 describe('docker builds (real Kafka, podman, local registry)', { timeout: 900_000 }, () => {
-  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
-  const prefix = `db${randomUUID().slice(0, 8)}`;
-  const topics = topicNames(prefix);
-  const events: BuildEvent[] = [];
-  const logLines = new Map<string, string[]>();
-  const cleanups: Array<() => Promise<void>> = [];
   const runnerEngine = createDockerodeEngine({ socketPath: runnerPodman.socketPath });
   const pullEngine = createDockerodeEngine({ socketPath: pullPodman.socketPath });
   const auth = { username: registry.username, password: registry.password, serveraddress: registry.address };
-  let bus: Bus;
-  let store: ArtifactStore;
-  let repos: TestGitRepos;
+  let cluster: TestCluster;
   let repoUrl: string;
   let commit: string;
-  let runner: Runner;
-  let collector: Collector;
   let publicUrl: string;
 
   before(async () => {
-    repos = await testGitRepos('buildfleet-docker-');
-    cleanups.push(() => repos.cleanup());
-    const work = await repos.tempDir('work');
-    store = await createFsArtifactStore({ root: join(work, 'store') });
-    cleanups.push(() => store.close());
-    const signer = await createSigner({ armoredPrivateKey: (await testSigningKey()).armoredPrivateKey, workDir: work });
-    cleanups.push(() => signer.close());
-    bus = createKafkaBus({ brokers, clientId: 'docker-test', topicPrefix: prefix, logger, heartbeatIntervalMs: 500 });
-    cleanups.push(() => bus.close());
-    await bus.ensureTopics(testTopics(prefix, 1));
-    const watch = await bus.subscribe<BuildEvent>({
-      name: 'docker-test-events',
-      topics: [topics.events],
-      decode: decoderFor('build.event'),
-      handle: async (r) => void events.push(r.value),
-    });
-    const logs = await bus.subscribe<LogChunk>({
-      name: 'docker-test-logs',
-      topics: [topics.logs],
-      decode: decoderFor('log.chunk'),
-      handle: async ({ value }) =>
-        void logLines.set(value.buildId, [...(logLines.get(value.buildId) ?? []), ...value.lines]),
-    });
-    await Promise.all([watch.ready, logs.ready]);
-
-    const sources = await exampleSourcesRepo(repos);
+    cluster = await startTestCluster({ brokers, name: 'docker', logs: true });
+    const sources = await exampleSourcesRepo(cluster.repos);
     await sources.write({
       [`${FAILING}/buildfleet.yml`]: 'kind: docker\ntargets: [{ dist: bookworm, arch: x86_64 }]\n',
       [`${FAILING}/Dockerfile`]: [
@@ -124,86 +70,40 @@ describe('docker builds (real Kafka, podman, local registry)', { timeout: 900_00
     });
     commit = await sources.commit('example sources and test Dockerfiles');
     repoUrl = sources.url;
-
-    const handle = createRepoRequestHandler(store);
-    const server: Server = createServer((req, res) => {
-      void handle(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-    publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos`;
+    publicUrl = await cluster.serveRepos();
 
     const dockerRegistry = dockerRegistryFrom(
       { registry: registry.address, insecure: true, ...CREDENTIAL_ENV },
       { TEST_REGISTRY_USERNAME: registry.username, TEST_REGISTRY_PASSWORD: registry.password },
     );
-    await mkdir(join(work, 'runner'), { recursive: true });
-    runner = createRunner({
-      runnerId: 'docker-runner',
-      group: 'default',
-      arches: ['x86_64'],
-      slots: 2,
-      heartbeatMs: 1000,
-      graceMs: 2000,
-      bus,
-      logger,
-      job: {
-        sources: createSourceMirror({ cacheDir: join(work, 'git'), logger }),
-        store,
-        // The docker builder prepares no buildroot; the engine is where it builds.
-        buildroot: await chooseBuildroot({ preferred: 'host', cacheDir: join(work, 'cache'), logger }),
-        builderFor: (kind) =>
-          builderFor(kind, {
-            docker: { engine: runnerEngine, registry: dockerRegistry, tmpDir: join(work, 'base-images') },
-          }),
-        workDir: join(work, 'runner'),
-        limits: { memoryMb: 2048, pids: 2048, timeoutMinutes: 20 },
-      },
+    const baseImages = join(cluster.work, 'base-images');
+    await cluster.startRunner({
+      id: 'docker-runner',
+      // The docker builder prepares no buildroot (the host one is chosen); the engine is where it builds.
+      builderFor: (kind) =>
+        builderFor(kind, { docker: { engine: runnerEngine, registry: dockerRegistry, tmpDir: baseImages } }),
+      limit: 2048,
     });
-    await runner.start();
-    cleanups.push(() => runner.stop());
-    collector = createCollector({
-      instanceId: 'docker-collector',
-      bus,
-      store,
-      signer,
-      logger,
-      publicUrl,
-      workDir: join(work, 'collector'),
-      keepVersions: 2,
-      coalesceMs: 100,
-      retryMs: 1000,
-    });
-    await collector.start();
-    cleanups.push(() => collector.stop());
+    await cluster.startCollector({ publicUrl });
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  });
+  after(() => cluster?.stop());
 
   function request(project: string): BuildRequest {
     return testRequest({ project, dist: 'bookworm', kind: 'docker', url: repoUrl, commit });
   }
 
-  async function submit(r: BuildRequest): Promise<void> {
-    await bus.publish(topics.requests('default', 'x86_64'), { key: r.buildKey, value: r });
-  }
-
-  async function reached(buildId: string, states: Set<string>, timeoutMs: number): Promise<BuildEvent> {
-    const find = () => events.find((e) => e.buildId === buildId && states.has(e.state));
-    await waitFor(() => find() !== undefined, `build ${buildId} to reach ${[...states].join('/')}`, timeoutMs, 100);
-    return find() as BuildEvent;
-  }
+  const submit = (r: BuildRequest) => cluster.request(r);
+  const reached = (buildId: string, states: ReadonlySet<string>, timeoutMs: number) =>
+    cluster.reached(buildId, states, timeoutMs, 100);
+  const logLines = (buildId: string) => cluster.logs.filter((c) => c.buildId === buildId).flatMap((c) => c.lines);
 
   it('pushes the image with its digest in the event and the index, and it is pulled back by digest and runs', async (t) => {
     const r = request(HELLO);
     await submit(r);
     // A first run bootstraps the bookworm base image (mmdebstrap) before building.
     const end = await reached(r.buildId, END_STATES, 600_000);
-    const log = end.logKey ? (await store.get(end.logKey)).toString('utf8') : '';
+    const log = end.logKey ? (await cluster.store.get(end.logKey)).toString('utf8') : '';
     assert.equal(end.state, 'succeeded', `${JSON.stringify(end.error)}\n${log.slice(-3000)}`);
     t.diagnostic(`durations: ${JSON.stringify(end.durations)}`);
 
@@ -220,7 +120,7 @@ describe('docker builds (real Kafka, podman, local registry)', { timeout: 900_00
     );
     const [artifact] = end.artifacts ?? [];
     assert.ok(artifact && artifact.size > 1_000_000, 'the size is the image size');
-    const record = JSON.parse((await store.get(artifact.key)).toString('utf8')) as { pushed: unknown[] };
+    const record = JSON.parse((await cluster.store.get(artifact.key)).toString('utf8')) as { pushed: unknown[] };
     assert.ok(artifact.key.endsWith(`/${DOCKER_RECORD_FILE}`));
     assert.equal(record.pushed.length, 2);
     assert.match(log, /docker: base image buildfleet\/base-bookworm:/);
@@ -243,7 +143,7 @@ describe('docker builds (real Kafka, podman, local registry)', { timeout: 900_00
     );
 
     // `buildfleet repos` lists it like any repository.
-    const listed = await listRepositories(store, publicUrl);
+    const listed = await listRepositories(cluster.store, publicUrl);
     assert.deepEqual(
       listed.filter((l) => l.key === 'projects/images/bookworm').map((l) => [l.format, l.url, l.version]),
       [['images', imagesUrl, index.version]],
@@ -287,12 +187,9 @@ describe('docker builds (real Kafka, podman, local registry)', { timeout: 900_00
     const r = request(SLOW);
     await submit(r);
     // The abort must stop a RUN step in progress, not a build about to start.
-    await waitFor(() => (logLines.get(r.buildId) ?? []).includes('sleeping'), 'the RUN step to start', 120_000, 100);
+    await waitFor(() => logLines(r.buildId).includes('sleeping'), 'the RUN step to start', 120_000, 100);
     const asked = Date.now();
-    await bus.publish(topics.control, {
-      key: r.buildId,
-      value: { v: 1, type: 'control.cancel', buildId: r.buildId, reason: 'test cancel', at: new Date().toISOString() },
-    });
+    await cluster.cancel(r.buildId);
     const end = await reached(r.buildId, END_STATES, 30_000);
     const took = Date.now() - asked;
     t.diagnostic(`cancelled after ${took} ms`);
