@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { LogConfig, SaslConfig, StorageConfig, loadConfig } from '../../shared/config/index.ts';
 import { DEFAULT_TOPIC_PREFIX } from '../../shared/messages/index.ts';
+import type { Connection, StoreSource } from './connection.ts';
 import type { ClusterClient } from './port.ts';
 
 /** What `buildfleet up` serves. */
@@ -41,21 +42,6 @@ export interface ConnectionFlags {
   /** Artifact store over Kafka: a directory, or a YAML/JSON file with a `storage:` section. */
   store?: string;
 }
-
-/** Where the artifact store comes from, before it is opened. */
-export type StoreSource = { kind: 'flag'; value: string } | { kind: 'env'; config: StorageConfig } | { kind: 'none' };
-
-export type Connection =
-  | { kind: 'http'; url: string; from: 'flag' | 'env' | 'default' }
-  | {
-      kind: 'kafka';
-      brokers: string[];
-      topicPrefix: string;
-      sasl?: SaslConfig;
-      ssl: boolean;
-      store: StoreSource;
-      from: 'flag' | 'env';
-    };
 
 /** The connection rule of the module comment, as a pure function of the flags and the environment's settings. */
 export function chooseConnection(flags: ConnectionFlags, env: ClientConfig): Connection {

@@ -8,11 +8,15 @@ import { createBus, type Bus, type BusRecord, type Subscription } from '../../sh
 import { BuildfleetError, isErrorCode, toBuildfleetError } from '../../shared/errors/index.ts';
 import { createLogger, type LogLevel } from '../../shared/log/index.ts';
 import {
+  buildSubmit,
+  consumerGroupNames,
+  controlCancel,
   decodeMessage,
   decoderFor,
   isAttemptFinalState,
   isMessage,
   isTerminalState,
+  routeOf,
   topicNames,
   type Artifact,
   type BuildRecord,
@@ -21,7 +25,7 @@ import {
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import { storeFromConfig } from '../../shared/storage/from-config.ts';
 import { eventMatches } from '../format/events.ts';
-import type { Connection } from './connect.ts';
+import type { Connection } from './connection.ts';
 import { writeDownload } from './download.ts';
 import type { BuildQuery, ClusterClient, EventFilter, LogOptions, SubmitRequest, Watching } from './port.ts';
 import { NO_STORE_HINT, storageConfigOf } from './store-choice.ts';
@@ -126,7 +130,7 @@ export function createKafkaClusterClient(options: KafkaClusterClientOptions): Cl
     handle: (record: BusRecord<unknown>) => void,
   ): Promise<Subscription> {
     const subscription = await bus.subscribe<unknown>({
-      name: `${connection.topicPrefix}.cli.${name}`,
+      name: consumerGroupNames(connection.topicPrefix).cli(name),
       topics: topicList,
       start: 'now',
       decode: (value) => value,
@@ -205,21 +209,23 @@ export function createKafkaClusterClient(options: KafkaClusterClientOptions): Cl
 
     async submit(request: SubmitRequest, signal?: AbortSignal) {
       const submitId = request.submitId ?? randomUUID();
-      const message = decodeMessage('build.submit', {
-        v: 1,
-        type: 'build.submit',
-        submitId,
-        project: request.project,
-        ...(request.targets && request.targets.length > 0 ? { targets: request.targets } : {}),
-        ...(request.ref ? { ref: request.ref } : {}),
-        reason: 'manual',
-        ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
-        ...(request.ignoreDeps ? { ignoreDeps: true } : {}),
-        ...(request.scope ? { scope: request.scope } : {}),
-        ...(request.dist ? { dist: request.dist } : {}),
-        at: new Date().toISOString(),
-      });
-      await bus.publish(topics.submit, { key: request.project, value: message }, signal);
+      // Checked here: a bad project or target is the caller's error, not a dead letter.
+      const message = decodeMessage(
+        'build.submit',
+        buildSubmit({
+          submitId,
+          project: request.project,
+          targets: request.targets?.length ? request.targets : undefined,
+          ref: request.ref || undefined,
+          reason: 'manual',
+          requestedBy: request.requestedBy || undefined,
+          ignoreDeps: request.ignoreDeps ? true : undefined,
+          scope: request.scope,
+          dist: request.dist || undefined,
+        }),
+      );
+      const { topic, record } = routeOf(topics, message);
+      await bus.publish(topic, record, signal);
       return { submitId };
     },
 
@@ -258,14 +264,8 @@ export function createKafkaClusterClient(options: KafkaClusterClientOptions): Cl
     },
 
     async cancel(buildId: string, reason: string, signal?: AbortSignal) {
-      const message = decodeMessage('control.cancel', {
-        v: 1,
-        type: 'control.cancel',
-        buildId,
-        reason,
-        at: new Date().toISOString(),
-      });
-      await bus.publish(topics.control, { key: buildId, value: message }, signal);
+      const { topic, record } = routeOf(topics, decodeMessage('control.cancel', controlCancel({ buildId, reason })));
+      await bus.publish(topic, record, signal);
     },
 
     artifacts: artifactsOf,

@@ -10,7 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { FsStorageConfig, S3StorageConfig, type StorageConfig } from '../../shared/config/index.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import type { StoreSource } from './connect.ts';
+import type { StoreSource } from './connection.ts';
 
 export const NO_STORE_HINT =
   'give the artifact store with --store <dir | config file> or BUILDFLEET_STORAGE_TYPE=fs BUILDFLEET_STORAGE_ROOT=<dir> ' +

@@ -6,12 +6,13 @@
 import { join } from 'node:path';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { newClusterId, type Voter } from './config.ts';
-import type { ExitStatus } from './jvm-process.ts';
+import type { KafkaBroker } from './kafka-broker.ts';
 import { defaultLibsDir, describeExit, existingClusterId, launchNode, logTail, type LaunchedNode } from './node.ts';
 import { freePorts } from './ports.ts';
 import { waitForKafka } from './readiness.ts';
 
 export type { ExitStatus } from './jvm-process.ts';
+export type { KafkaBroker } from './kafka-broker.ts';
 export { freePort, freePorts } from './ports.ts';
 
 export interface BrokerOptions {
@@ -35,26 +36,6 @@ export interface BrokerOptions {
   libsDir?: string;
   /** Aborts starting; a half-started broker is killed. */
   signal?: AbortSignal;
-}
-
-export interface KafkaBroker {
-  /** Bootstrap addresses (host:port) for Kafka clients. */
-  readonly brokers: string[];
-  readonly pid: number;
-  /** Kafka node.id, as reported in topic metadata (partition leaders). */
-  readonly nodeId: number;
-  readonly port: number;
-  readonly controllerPort: number;
-  readonly dataDir: string;
-  readonly clusterId: string;
-  /** The broker's log4j output. */
-  readonly logFile: string;
-  /** Resolves when the JVM has exited, for whatever reason. */
-  readonly exited: Promise<ExitStatus>;
-  /** SIGTERM (controlled shutdown), SIGKILL after stopTimeoutMs. Idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL, as a crash would. Idempotent. */
-  kill(): Promise<void>;
 }
 
 export interface ClusterOptions {

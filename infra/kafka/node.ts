@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { BuildfleetError, throwIfAborted } from '../../shared/errors/index.ts';
-import type { KafkaBroker } from './broker.ts';
+import type { KafkaBroker } from './kafka-broker.ts';
 import {
   clusterIdFromMeta,
   log4jProperties,
