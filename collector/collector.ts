@@ -2,7 +2,17 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Bus, Subscription } from '../shared/bus/index.ts';
 import { toBuildfleetError } from '../shared/errors/index.ts';
-import { decoderFor, topicNames, type BuildEvent, type BuildState } from '../shared/messages/index.ts';
+import {
+  buildEvent,
+  consumerGroupNames,
+  decoderFor,
+  identityOf,
+  routeOf,
+  topicNames,
+  type BuildEvent,
+  type ErrorInfo,
+  type PublishedRepo,
+} from '../shared/messages/index.ts';
 import type { RepoFormat } from '../shared/repos/layout.ts';
 import type { ArtifactStore } from '../shared/storage/index.ts';
 import { PendingBuilds } from './pending.ts';
@@ -39,6 +49,9 @@ interface RepoQueue {
   again: boolean;
 }
 
+/** What the collector tells of a build: its repository version, or why it could not be published. */
+type Announcement = { state: 'published'; repo: PublishedRepo } | { state: 'failed'; error: ErrorInfo };
+
 /** Builds whose `published` a collector remembers, so that a success delivered twice is told once. */
 const ANNOUNCED_KEPT = 100_000;
 /**
@@ -57,26 +70,19 @@ export function createCollector(options: CollectorOptions): Collector {
   let intake: Subscription | undefined;
   let stopping: Promise<void> | null = null;
 
-  const announce = (event: BuildEvent, state: BuildState, details: Partial<BuildEvent>): Promise<void> =>
-    bus.publish(topics.events, {
-      key: event.repoKey,
-      value: {
-        v: 1,
-        type: 'build.event',
-        buildId: event.buildId,
-        attempt: event.attempt,
-        buildKey: event.buildKey,
-        project: event.project,
-        target: event.target,
-        repoKey: event.repoKey,
-        state,
-        at: new Date().toISOString(),
+  const announce = (event: BuildEvent, news: Announcement): Promise<void> => {
+    const { topic, record } = routeOf(
+      topics,
+      buildEvent({
+        ...identityOf(event),
         source: { service: 'collector', instance: options.instanceId },
-        ...(event.submitId ? { submitId: event.submitId } : {}),
-        ...(event.commit ? { commit: event.commit } : {}),
-        ...details,
-      } satisfies BuildEvent,
-    });
+        submitId: event.submitId,
+        commit: event.commit,
+        ...news,
+      }),
+    );
+    return bus.publish(topic, record);
+  };
 
   function schedule(repoKey: string, format: RepoFormat, delayMs: number): void {
     const id = `${format}\0${repoKey}`;
@@ -120,7 +126,7 @@ export function createCollector(options: CollectorOptions): Collector {
       });
       for (const r of result.rejected) {
         log.warn({ buildId: r.event.buildId, code: r.code }, r.message);
-        await announce(r.event, 'failed', { error: { code: r.code, message: r.message } });
+        await announce(r.event, { state: 'failed', error: { code: r.code, message: r.message } });
       }
       const live = result.version ?? (await currentVersion(repoKey, format));
       const done = 'included' in result ? [...result.included, ...result.already] : result.already;
@@ -129,7 +135,7 @@ export function createCollector(options: CollectorOptions): Collector {
           // A success delivered again (after a restart, its offset not committed) while its first
           // copy was being published is in the repository already: told once by this process.
           if (announced.has(event.buildId)) continue;
-          await announce(event, 'published', { repo: { url, version: live } });
+          await announce(event, { state: 'published', repo: { url, version: live } });
           remember(event.buildId);
         }
       }
@@ -173,7 +179,7 @@ export function createCollector(options: CollectorOptions): Collector {
       for (const { format, event } of await pending.list()) schedule(event.repoKey, format, 0);
       intake = await bus.consume<BuildEvent>({
         topics: [topics.events],
-        group: `${bus.topicPrefix}.collector`,
+        group: consumerGroupNames(bus.topicPrefix).collector,
         decode: decoderFor('build.event'),
         handle: (record) => onEvent(record.value),
       });

@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { BuildfleetError } from '../shared/errors/index.ts';
-import { buildKeyOf, type BuildRequest, type LogChunk } from '../shared/messages/index.ts';
+import { buildKeyOf, buildRequest, type LogChunk } from '../shared/messages/index.ts';
 import { loadPackage } from '../shared/sources/index.ts';
 import { createFsArtifactStore } from '../shared/storage/index.ts';
 import { chooseBuildroot } from './buildroot/index.ts';
@@ -52,9 +52,7 @@ export async function localBuild(options: LocalBuildOptions): Promise<LocalBuild
       logger: options.logger,
       signal: options.signal,
     });
-    const request: BuildRequest = {
-      v: 1,
-      type: 'build.request',
+    const request = buildRequest({
       buildId: randomUUID(),
       attempt: 1,
       buildKey: buildKeyOf(project, target),
@@ -65,7 +63,7 @@ export async function localBuild(options: LocalBuildOptions): Promise<LocalBuild
       source: { url: root, commit: '0'.repeat(40) },
       submitId: 'local',
       leaseMs: 60_000,
-    };
+    });
     const outcome = await runBuildJob(
       request,
       {

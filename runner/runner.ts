@@ -4,7 +4,7 @@ import type { Bus, Subscription } from '../shared/bus/index.ts';
 import type { Metrics } from '../shared/metrics/index.ts';
 import {
   decoderFor,
-  repoKeyOf,
+  routeOf,
   topicNames,
   consumerGroupNames,
   type BuildRequest,
@@ -72,10 +72,8 @@ export function createRunner(options: RunnerOptions): Runner {
   countSlots();
 
   const publishEvent = async (request: BuildRequest, state: BuildState, details: EventDetails = {}): Promise<void> => {
-    await bus.publish(topics.events, {
-      key: repoKeyOf(request.project, request.target.dist),
-      value: buildEventFor(request, state, runnerId, details),
-    });
+    const { topic, record } = routeOf(topics, buildEventFor(request, state, runnerId, details));
+    await bus.publish(topic, record);
     if (state !== 'heartbeat') metrics?.builds.inc({ state });
   };
 
@@ -120,7 +118,10 @@ export function createRunner(options: RunnerOptions): Runner {
           ...options.job,
           logger: log,
           publishPhase: (state, details) => publishEvent(request, state, details),
-          sendLog: (chunk) => bus.publish(topics.logs, { key: request.buildId, value: chunk }),
+          sendLog: (chunk) => {
+            const { topic, record } = routeOf(topics, chunk);
+            return bus.publish(topic, record);
+          },
         },
         controller.signal,
         () => running.cause,
@@ -186,7 +187,7 @@ export function createRunner(options: RunnerOptions): Runner {
   return {
     async start() {
       control = await bus.subscribe<ControlCancel>({
-        name: `${groups.runner(options.group, 'control')}.${runnerId}`,
+        name: groups.runnerControl(options.group, runnerId),
         topics: [topics.control],
         decode: decoderFor('control.cancel'),
         handle: (record) => onCancel(record.value),

@@ -1,5 +1,14 @@
 /** The messages the scheduler writes, built from what it tracks. */
-import type { BuildEvent, BuildRequest, BuildState, ErrorInfo, Target } from '../shared/messages/index.ts';
+import {
+  buildEvent,
+  buildRequest,
+  identityOf,
+  type BuildEvent,
+  type BuildRequest,
+  type BuildState,
+  type ErrorInfo,
+  type Target,
+} from '../shared/messages/index.ts';
 import type { TrackedBuild } from './core/tracked-build.ts';
 
 export function eventOf(
@@ -9,31 +18,22 @@ export function eventOf(
   instance: string,
   extra: { submitId?: string; reason?: string; error?: ErrorInfo; waitingFor?: string[] } = {},
 ): BuildEvent {
-  return {
-    v: 1,
-    type: 'build.event',
-    buildId: build.buildId,
-    attempt: build.attempt,
-    buildKey: build.buildKey,
-    project: build.project,
-    target: build.target,
-    repoKey: build.repoKey,
+  return buildEvent({
+    ...identityOf(build),
     state,
-    at: new Date().toISOString(),
     source: { service: 'scheduler', instance },
-    ...(build.commit ? { commit: build.commit } : {}),
-    ...(build.rebuild ? { rebuild: build.rebuild } : {}),
-    ...(extra.submitId !== undefined ? { submitId: extra.submitId } : {}),
-    ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-    ...(extra.error !== undefined ? { error: extra.error } : {}),
-    ...(extra.waitingFor !== undefined ? { waitingFor: extra.waitingFor } : {}),
-  };
+    // A submission that could not be resolved has no commit ('').
+    commit: build.commit === '' ? undefined : build.commit,
+    rebuild: build.rebuild,
+    submitId: extra.submitId,
+    reason: extra.reason,
+    error: extra.error,
+    waitingFor: extra.waitingFor,
+  });
 }
 
 export function requestOf(build: TrackedBuild): BuildRequest {
-  return {
-    v: 1,
-    type: 'build.request',
+  return buildRequest({
     buildId: build.buildId,
     attempt: build.attempt,
     buildKey: build.buildKey,
@@ -44,9 +44,8 @@ export function requestOf(build: TrackedBuild): BuildRequest {
     source: { url: build.sourceUrl, commit: build.commit },
     submitId: build.submitId,
     leaseMs: build.leaseMs,
-    ...(build.rebuild ? { rebuild: build.rebuild } : {}),
-    at: new Date().toISOString(),
-  };
+    rebuild: build.rebuild,
+  });
 }
 
 /** What a failed submission reports on: the targets it named, else one stand-in target. */

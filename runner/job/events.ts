@@ -1,8 +1,16 @@
-import { repoKeyOf, type BuildEvent, type BuildRequest, type BuildState } from '../../shared/messages/index.ts';
+import {
+  buildEvent,
+  identityOf,
+  repoKeyOf,
+  type BuildEvent,
+  type BuildRequest,
+  type BuildState,
+} from '../../shared/messages/index.ts';
 
-/** Fields of a build event that depend on the state. */
-export type EventDetails = Partial<
-  Pick<BuildEvent, 'runnerId' | 'leaseMs' | 'artifacts' | 'logKey' | 'durations' | 'error' | 'commit' | 'builtAgainst'>
+/** Fields of a build event that depend on the state (all optional in the schema). */
+export type EventDetails = Pick<
+  BuildEvent,
+  'runnerId' | 'leaseMs' | 'artifacts' | 'logKey' | 'durations' | 'error' | 'commit' | 'builtAgainst'
 >;
 
 /** Pure: the build.event for `request` entering `state`, as published by runner `runnerId`. */
@@ -13,15 +21,8 @@ export function buildEventFor(
   details: EventDetails = {},
   now: Date = new Date(),
 ): BuildEvent {
-  return {
-    v: 1,
-    type: 'build.event',
-    buildId: request.buildId,
-    attempt: request.attempt,
-    buildKey: request.buildKey,
-    project: request.project,
-    target: request.target,
-    repoKey: repoKeyOf(request.project, request.target.dist),
+  return buildEvent({
+    ...identityOf({ ...request, repoKey: repoKeyOf(request.project, request.target.dist) }),
     state,
     at: now.toISOString(),
     source: { service: 'runner', instance: runnerId },
@@ -29,5 +30,5 @@ export function buildEventFor(
     submitId: request.submitId,
     commit: request.source.commit,
     ...details,
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { LogChunk } from '../../shared/messages/index.ts';
+import { logChunk, type LogChunk } from '../../shared/messages/index.ts';
 
 export interface LogSinkOptions {
   buildId: string;
@@ -67,16 +67,13 @@ export class LogSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.pending.length === 0 && !final) return;
-    const chunk: LogChunk = {
-      v: 1,
-      type: 'log.chunk',
+    const chunk = logChunk({
       buildId: this.options.buildId,
       attempt: this.options.attempt,
       seq: this.seq++,
       lines: this.pending,
-      at: new Date().toISOString(),
-      ...(final ? { final: true } : {}),
-    };
+      final: final ? true : undefined,
+    });
     this.pending = [];
     // Chunks go out one after another, in seq order.
     this.sending = this.sending.then(() => this.options.send(chunk)).catch(this.options.onError);

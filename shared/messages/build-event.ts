@@ -15,6 +15,7 @@ import {
   TargetSchema,
 } from './common.ts';
 import { BuildStateSchema } from './build-states.ts';
+import { stamped, type MessageFields } from './envelope.ts';
 
 export * from './build-states.ts';
 
@@ -65,3 +66,17 @@ export const BuildEventSchema = Type.Object(
   { description: 'A build changed state (or, with state heartbeat, renewed its lease).' },
 );
 export type BuildEvent = Static<typeof BuildEventSchema>;
+
+/** The fields that say which build (and attempt) an event is about. */
+export type BuildIdentity = Pick<BuildEvent, 'buildId' | 'attempt' | 'buildKey' | 'project' | 'target' | 'repoKey'>;
+
+/** Just the identity fields of a build, event or tracked build (which carry more). */
+export function identityOf(build: BuildIdentity): BuildIdentity {
+  const { buildId, attempt, buildKey, project, target, repoKey } = build;
+  return { buildId, attempt, buildKey, project, target, repoKey };
+}
+
+/** A build.event: `v` and `type` filled, `at` now unless given; optional fields given as undefined are left out. */
+export function buildEvent(fields: MessageFields<BuildEvent>): BuildEvent {
+  return { v: BuildEventVersion, type: 'build.event', ...stamped(fields) };
+}

@@ -1,6 +1,7 @@
 /** build.request (on `<prefix>.requests.<runnerGroup>.<arch>`, key: build key): one build for a runner. */
 import { Type, type Static } from '@sinclair/typebox';
 import { Attempt, CommitId, IsoDateTime, NonEmptyString, RebuildSchema, TargetSchema, literalUnion } from './common.ts';
+import { stamped, type MessageFields } from './envelope.ts';
 
 export const BuildRequestVersion = 1;
 
@@ -34,3 +35,8 @@ export const BuildRequestSchema = Type.Object(
   { description: 'One attempt of one build, for the runners of one group and arch.' },
 );
 export type BuildRequest = Static<typeof BuildRequestSchema>;
+
+/** A build.request: `v` and `type` filled, `at` now unless given; optional fields given as undefined are left out. */
+export function buildRequest(fields: MessageFields<BuildRequest>): BuildRequest {
+  return { v: BuildRequestVersion, type: 'build.request', ...stamped(fields) };
+}

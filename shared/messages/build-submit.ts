@@ -1,6 +1,7 @@
 /** build.submit (on `<prefix>.submit`, key: project path): a request to build a package. */
 import { Type, type Static } from '@sinclair/typebox';
 import { IsoDateTime, NonEmptyString, TargetSchema, literalUnion } from './common.ts';
+import { stamped, type MessageFields } from './envelope.ts';
 
 export const BuildSubmitVersion = 1;
 
@@ -54,6 +55,11 @@ export const BuildSubmitSchema = Type.Object(
   { description: 'A request to build a package of the sources repo, for all or some of its targets.' },
 );
 export type BuildSubmit = Static<typeof BuildSubmitSchema>;
+
+/** A build.submit: `v` and `type` filled, `at` now unless given; optional fields given as undefined are left out. */
+export function buildSubmit(fields: MessageFields<BuildSubmit>): BuildSubmit {
+  return { v: BuildSubmitVersion, type: 'build.submit', ...stamped(fields) };
+}
 
 /** The field of a submission that its scope does not allow (`dist` is for scopes `dependants` and `all`), or undefined. */
 export function submitScopeProblem(submit: Pick<BuildSubmit, 'scope' | 'dist'>): string | undefined {

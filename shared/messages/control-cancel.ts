@@ -1,6 +1,7 @@
 /** control.cancel (on `<prefix>.control`, key: build id): abort a build wherever it runs. */
 import { Type, type Static } from '@sinclair/typebox';
 import { IsoDateTime, NonEmptyString } from './common.ts';
+import { stamped, type MessageFields } from './envelope.ts';
 
 export const ControlCancelVersion = 1;
 
@@ -15,3 +16,8 @@ export const ControlCancelSchema = Type.Object(
   { description: 'Cancel a build: the runner holding it aborts it and publishes cancelled.' },
 );
 export type ControlCancel = Static<typeof ControlCancelSchema>;
+
+/** A control.cancel: `v` and `type` filled, `at` now unless given. */
+export function controlCancel(fields: MessageFields<ControlCancel>): ControlCancel {
+  return { v: ControlCancelVersion, type: 'control.cancel', ...stamped(fields) };
+}

@@ -14,6 +14,7 @@ export * from './control-cancel.ts';
 export * from './log-chunk.ts';
 export * from './deadletter.ts';
 export * from './registry.ts';
+export type { MessageFields } from './envelope.ts';
 export { decodeMessage, decoderFor, decodeAnyMessage, isMessage } from './decode.ts';
 export { fieldName, type SchemaProblem } from './schema-problem.ts';
 export { buildKeyOf, parseBuildKey, repoKeyOf } from './keys.ts';

@@ -1,6 +1,7 @@
 /** log.chunk (on `<prefix>.logs`, key: build id): log lines of a running build, as they are written. */
 import { Type, type Static } from '@sinclair/typebox';
 import { Attempt, IsoDateTime, NonEmptyString } from './common.ts';
+import { stamped, type MessageFields } from './envelope.ts';
 
 export const LogChunkVersion = 1;
 
@@ -18,3 +19,8 @@ export const LogChunkSchema = Type.Object(
   { description: 'A run of log lines of one build attempt; chunks of an attempt are numbered by seq.' },
 );
 export type LogChunk = Static<typeof LogChunkSchema>;
+
+/** A log.chunk: `v` and `type` filled, `at` now unless given; optional fields given as undefined are left out. */
+export function logChunk(fields: MessageFields<LogChunk>): LogChunk {
+  return { v: LogChunkVersion, type: 'log.chunk', ...stamped(fields) };
+}

@@ -12,6 +12,7 @@ import { DeadletterSchema } from './deadletter.ts';
 import { InfoAnswerSchema } from './info-answer.ts';
 import { InfoQuerySchema } from './info-query.ts';
 import { LogChunkSchema } from './log-chunk.ts';
+import type { TopicNames } from './topics.ts';
 
 /** Every version of every message type, oldest first. */
 export const messageVersions = {
@@ -89,4 +90,34 @@ export function schemaOf(type: MessageType, version: unknown): TSchema | undefin
   if (typeof version !== 'number' || !Number.isInteger(version)) return undefined;
   const versions: Readonly<Record<number, TSchema>> = messageVersions[type];
   return Object.hasOwn(versions, version) ? versions[version] : undefined;
+}
+
+/** Where a message of one type goes: its topic and its record key (DESIGN.md §2, §3). */
+export interface MessageRoute<T extends MessageType> {
+  topic(names: TopicNames, message: MessageOf<T>): string;
+  keyOf(message: MessageOf<T>): string;
+}
+
+/** The topic and key of every message type: a producer asks here rather than choosing. */
+export const messageRoutes: { [T in MessageType]: MessageRoute<T> } = {
+  'build.submit': { topic: (names) => names.submit, keyOf: (message) => message.project },
+  'build.request': {
+    topic: (names, message) => names.requests(message.runnerGroup, message.target.arch),
+    keyOf: (message) => message.buildKey,
+  },
+  'build.event': { topic: (names) => names.events, keyOf: (message) => message.repoKey },
+  'info.query': { topic: (names) => names.infoRequests, keyOf: (message) => message.queryId },
+  'info.answer': { topic: (names) => names.infoResponses, keyOf: (message) => message.replyTo },
+  'control.cancel': { topic: (names) => names.control, keyOf: (message) => message.buildId },
+  'log.chunk': { topic: (names) => names.logs, keyOf: (message) => message.buildId },
+  deadletter: { topic: (names) => names.deadletter, keyOf: (message) => message.sourceTopic },
+};
+
+/** The topic and record of a message, ready for `bus.publish(topic, record)`. */
+export function routeOf<M extends AnyMessage>(
+  names: TopicNames,
+  message: M,
+): { topic: string; record: { key: string; value: M } } {
+  const route = messageRoutes[message.type] as MessageRoute<MessageType>;
+  return { topic: route.topic(names, message), record: { key: route.keyOf(message), value: message } };
 }

@@ -37,22 +37,49 @@ export function topicNames(prefix: string = DEFAULT_TOPIC_PREFIX): TopicNames {
   };
 }
 
+/**
+ * Every consumer group of buildfleet, in one place: the shared queues the design names, and
+ * the private groups of pub/sub readers (`subscribe` adds a unique suffix to those names).
+ * Committed offsets live under these names: renaming one makes its readers start over.
+ */
 export interface ConsumerGroupNames {
   /** Shared queue of `<prefix>.submit`. */
   scheduler: string;
+  /** The scheduler's queue of `<prefix>.events` (`<prefix>.scheduler.events`). */
+  schedulerEvents: string;
+  /** The scheduler's queue of `<prefix>.control` (`<prefix>.scheduler.control`). */
+  schedulerControl: string;
+  /** Shared queue of `<prefix>.events` for the collectors: one member owns each repository. */
+  collector: string;
   /** Shared queue of `<prefix>.info.requests`. */
   info: string;
   /** `<prefix>.runner.<runnerGroup>.<arch>`: shared queue of that request topic. */
   runner(runnerGroup: string, arch: string): string;
+  /** Private reader of `<prefix>.control` for one runner: `<prefix>.runner.<runnerGroup>.control.<runnerId>`. */
+  runnerControl(runnerGroup: string, runnerId: string): string;
+  /** Private reader of `<prefix>.events` for one info-service instance (its view). */
+  infoEvents(instanceId: string): string;
+  /** Private reader of `<prefix>.logs` for one info-service instance (live logs). */
+  infoLogs(instanceId: string): string;
+  /** Private reader of the CLI: `<prefix>.cli.<purpose>` (`watch`, `logs`). */
+  cli(purpose: string): string;
 }
 
-/** The shared-queue groups the design names. Pub/sub readers pick their own group per instance. */
 export function consumerGroupNames(prefix: string = DEFAULT_TOPIC_PREFIX): ConsumerGroupNames {
   checkPrefix(prefix);
+  const runner = (runnerGroup: string, arch: string): string =>
+    `${prefix}.runner.${segment(runnerGroup)}.${segment(arch)}`;
   return {
     scheduler: `${prefix}.scheduler`,
+    schedulerEvents: `${prefix}.scheduler.events`,
+    schedulerControl: `${prefix}.scheduler.control`,
+    collector: `${prefix}.collector`,
     info: `${prefix}.info`,
-    runner: (runnerGroup, arch) => `${prefix}.runner.${segment(runnerGroup)}.${segment(arch)}`,
+    runner,
+    runnerControl: (runnerGroup, runnerId) => `${runner(runnerGroup, 'control')}.${runnerId}`,
+    infoEvents: (instanceId) => `${prefix}.info-service.${instanceId}`,
+    infoLogs: (instanceId) => `${prefix}.info-service.logs.${instanceId}`,
+    cli: (purpose) => `${prefix}.cli.${purpose}`,
   };
 }
 
