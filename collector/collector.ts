@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/log/index.ts';
 import type { Bus, Subscription } from '../shared/bus/index.ts';
 import { toBuildfleetError } from '../shared/errors/index.ts';
 import {

@@ -4,7 +4,7 @@
  * checkouts) and its graph computed once (the graph cache).
  */
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/log/index.ts';
 import {
   createGraphCache,
   createSourceMirror,

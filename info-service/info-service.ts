@@ -6,7 +6,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/log/index.ts';
 import type { Bus, BusRecord, Subscription } from '../shared/bus/index.ts';
 import { BuildfleetError, throwIfAborted } from '../shared/errors/index.ts';
 import {

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/log/index.ts';
 import { BuildfleetError } from '../shared/errors/index.ts';
 import { buildKeyOf, buildRequest, type LogChunk } from '../shared/messages/index.ts';
 import { loadPackage } from '../shared/sources/index.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../shared/log/index.ts';
 import { BuildfleetError } from '../shared/errors/index.ts';
 import type { Bus, Subscription } from '../shared/bus/index.ts';
 import type { Metrics } from '../shared/metrics/index.ts';

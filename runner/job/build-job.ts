@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import type { BuildEvent, BuildRequest, BuildState, Durations, LogChunk } from '../../shared/messages/index.ts';
 import {

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../log/index.ts';
 import type { BusConfig } from '../config/index.ts';
 import { EmbeddedBroker } from './embedded/broker.ts';
 import { createEmbeddedBus } from './embedded/bus.ts';

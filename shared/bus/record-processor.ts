@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/index.ts';
 import { isBuildfleetError, toBuildfleetError } from '../errors/index.ts';
 import { decodeValue, payloadText } from './codec.ts';
 import type { BusRecord, ConsumeOptions, OutgoingMessage } from './port.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
 import { decodeValue, encodeMessage } from '../codec.ts';
 import type {

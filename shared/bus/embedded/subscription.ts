@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/index.ts';
 import { tpKey, type TopicPartition } from '../assignment.ts';
 import type { ConsumeOptions, OutgoingMessage, Subscription } from '../port.ts';
 import { processRecord, type RawRecord } from '../record-processor.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Admin, type Producer } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
 import { encodeMessage } from '../codec.ts';
 import type {

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/index.ts';
 
 export interface KafkaConnection {
   brokers: string[];

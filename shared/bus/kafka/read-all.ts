@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
 import { decodeValue } from '../codec.ts';
 import { retryRetriable } from './retry.ts';

@@ -1,5 +1,5 @@
 import type { Admin, Consumer, EachMessagePayload, Kafka } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/index.ts';
 import type { TopicPartition } from '../assignment.ts';
 import type { ConsumeOptions, OutgoingMessage, Subscription } from '../port.ts';
 import { processRecord, type RawRecord } from '../record-processor.ts';
