@@ -5,15 +5,16 @@
  */
 import { BuildfleetError } from '../shared/errors/index.ts';
 import {
+  effectOf,
   InfoQueryListLimit,
   type BuildEvent,
   type BuildRecord,
   type BuildState,
+  type EventEffect,
   type InfoQueryListFilter,
   type Target,
 } from '../shared/messages/index.ts';
 import { BuildEntry, StringTable, toRecord } from './build-entry.ts';
-import { effectOf, type EventEffect } from './state-rules.ts';
 
 export interface BuildViewOptions {
   /**
@@ -86,7 +87,12 @@ export class BuildView {
     const atMs = timeOf(event.at);
     const entry = this.builds.get(event.buildId);
     const effect = effectOf(
-      entry && { state: entry.state, attempt: entry.attempt, submitted: entry.hasHistoryState('submitted') },
+      entry && {
+        state: entry.state,
+        attempt: entry.attempt,
+        error: entry.error,
+        submitted: entry.hasHistoryState('submitted'),
+      },
       event,
     );
     if (effect === 'ignore') return { effect, state: undefined, changed: false };

@@ -192,7 +192,7 @@ export async function runBuildJob(
     if (outcome.state === 'succeeded') {
       outcome = {
         state: 'failed',
-        error: { code: 'upload-failed', message: 'the build log could not be stored' },
+        error: { code: 'upload-failed', message: 'the build log could not be stored', retriable: true },
         durations,
       };
     }

@@ -7,9 +7,12 @@
 import {
   buildKeyOf,
   isAttemptFinalState,
+  isLeasedState,
+  isOpenFailure,
   repoKeyOf,
   type BuildEvent,
   type BuildSubmit,
+  type ErrorInfo,
 } from '../../shared/messages/index.ts';
 import { buildIdOf } from './build-id.ts';
 import { cascadeEffects, cascadeSubmitId, type CascadePlan, type CascadeTrigger, type NewBuild } from './cascade.ts';
@@ -20,7 +23,10 @@ import type { BuildOutcome, PlannedTarget, TrackedBuild } from './tracked-build.
 export interface BuildTableOptions {
   /** Lease given to runners in each request. */
   leaseMs: number;
-  /** Dispatches of one build (1 + re-dispatches after lease expiry) before it fails with `lease-expired`. */
+  /**
+   * Dispatches of one build (1 + re-dispatches after a lease expiry or a retriable failure)
+   * before it fails: with `lease-expired`, or with the error of its last attempt.
+   */
   maxAttempts: number;
   /** Submissions remembered for deduplication (oldest forgotten first). @default 200000 */
   rememberSubmits?: number;
@@ -38,8 +44,6 @@ export interface ResolvedSubmit {
   sourceUrl: string;
   targets: PlannedTarget[];
 }
-
-const LEASED = new Set(['claimed', 'preparing', 'building', 'uploading', 'heartbeat']);
 
 export class BuildTable {
   /** Builds not done yet, by buildId. */
@@ -334,12 +338,12 @@ export class BuildTable {
       return effects;
     }
     if (event.attempt !== build.attempt) return [];
+    if (isOpenFailure(event) && event.error) return this.retryOrClose(build, event.error);
     if (isAttemptFinalState(event.state)) {
       this.finish(build, 'failed');
-      const why = `${event.state}${event.error ? `: [${event.error.code}] ${event.error.message}` : ''}`;
-      return [{ type: 'persist-build', build }, ...this.order.dependencyEnded(build, why)];
+      return [{ type: 'persist-build', build }, ...this.order.dependencyEnded(build, whyEnded(event))];
     }
-    if (LEASED.has(event.state)) {
+    if (isLeasedState(event.state)) {
       const changed = build.phase !== 'running' || build.runnerId !== event.runnerId;
       build.phase = 'running';
       build.leaseUntil = now + (event.leaseMs ?? build.leaseMs);
@@ -388,22 +392,58 @@ export class BuildTable {
         });
         continue;
       }
-      build.attempt += 1;
-      build.phase = 'queued';
-      build.dispatched = false;
-      delete build.leaseUntil;
-      delete build.runnerId;
-      const reason = `the lease of ${who} ran out: attempt ${build.attempt}`;
       expired.push({
         build,
         runnerId,
-        effects: [
-          { type: 'persist-build', build },
-          { type: 'dispatch', build, reason },
-        ],
+        effects: this.again(build, `the lease of ${who} ran out: attempt ${build.attempt + 1}`),
       });
     }
     return expired;
+  }
+
+  /**
+   * A `failed` of the current attempt whose error is retriable (an open failure): dispatched
+   * again with attempt + 1 while attempts are left. Otherwise it is closed with an end of the
+   * same attempt, so that readers know nothing follows: `failed` (the error, no longer
+   * retriable), or `cancelled` when a cancel was asked for while it ran.
+   */
+  private retryOrClose(build: TrackedBuild, error: ErrorInfo): SchedulerEffect[] {
+    const { code, message } = error;
+    const of = `attempt ${build.attempt} of ${this.options.maxAttempts}`;
+    if (!build.cancelRequested && build.attempt < this.options.maxAttempts) {
+      return this.again(
+        build,
+        `retrying: [${code}] ${message}, attempt ${build.attempt + 1} of ${this.options.maxAttempts}`,
+      );
+    }
+    this.finish(build, 'failed');
+    const closing: SchedulerEffect = build.cancelRequested
+      ? { type: 'event', build, state: 'cancelled', reason: `cancelled; ${of} failed: [${code}] ${message}` }
+      : {
+          type: 'event',
+          build,
+          state: 'failed',
+          error: { code, message, retriable: false },
+          reason: `no attempt left: ${of}`,
+        };
+    return [
+      { type: 'persist-build', build },
+      closing,
+      ...this.order.dependencyEnded(build, `failed: [${code}] ${message}`),
+    ];
+  }
+
+  /** The build is dispatched again with attempt + 1 (after a lease expiry or a retriable failure). */
+  private again(build: TrackedBuild, reason: string): SchedulerEffect[] {
+    build.attempt += 1;
+    build.phase = 'queued';
+    build.dispatched = false;
+    delete build.leaseUntil;
+    delete build.runnerId;
+    return [
+      { type: 'persist-build', build },
+      { type: 'dispatch', build, reason },
+    ];
   }
 
   /** A cancel: a build no runner holds ends here; a running one is ended by its runner. */
@@ -472,6 +512,11 @@ export class BuildTable {
       this.submits.delete(oldest);
     }
   }
+}
+
+/** How an end event of a build is quoted to its dependants: `failed: [code] message`. */
+function whyEnded(event: BuildEvent): string {
+  return `${event.state}${event.error ? `: [${event.error.code}] ${event.error.message}` : ''}`;
 }
 
 /** `failed: <why>` as the dependency's failure is quoted to its dependants. */

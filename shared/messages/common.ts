@@ -94,6 +94,12 @@ export type Artifact = Static<typeof ArtifactSchema>;
 export const ErrorInfoSchema = Type.Object({
   code: NonEmptyString('error code from the closed list in shared/errors/codes.ts'),
   message: Type.String({ description: 'human-readable explanation' }),
+  retriable: Type.Optional(
+    Type.Boolean({
+      description:
+        'true: the failure may pass on another attempt (the scheduler dispatches a failed build again); absent: false',
+    }),
+  ),
 });
 export type ErrorInfo = Static<typeof ErrorInfoSchema>;
 

@@ -4,7 +4,7 @@
  * (`build --wait`, `status <submitId>`) and the info service (`GET /api/submissions/:id`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { isEndState, LeasedStates, type BuildState } from './build-states.ts';
+import { hasEnded, isEndState, isLeasedState, type StateWithError } from './build-states.ts';
 
 export const SubmissionProgressSchema = Type.Object({
   submitId: Type.String({ minLength: 1 }),
@@ -17,25 +17,29 @@ export const SubmissionProgressSchema = Type.Object({
     description: 'waiting until builds of dependencies are published',
   }),
   building: Type.Integer({ minimum: 0, description: 'held by a runner' }),
-  queued: Type.Integer({ minimum: 0, description: 'submitted, queued, or waiting for a runner' }),
+  queued: Type.Integer({
+    minimum: 0,
+    description: 'submitted, queued, waiting for a runner, or failed and about to be dispatched again',
+  }),
   text: Type.String({ description: '312/1000 published, 2 failed, 41 waiting on dependencies, ...' }),
 });
 export type SubmissionProgress = Static<typeof SubmissionProgressSchema>;
 
-const LEASED: ReadonlySet<string> = new Set(LeasedStates);
-
-/** The progress of a submission from its builds' states (and, for `waiting`, whether it waits for dependencies). */
+/**
+ * The progress of a submission from its builds' states (and, for `waiting`, whether it waits for
+ * dependencies); an open failure (build-states.ts) counts as queued: it is dispatched again.
+ */
 export function submissionProgress(
   submitId: string,
-  builds: ReadonlyArray<{ state: BuildState; waitingFor?: readonly string[] | undefined }>,
+  builds: ReadonlyArray<StateWithError & { waitingFor?: readonly string[] | undefined }>,
 ): SubmissionProgress {
   const counts = { published: 0, succeeded: 0, failed: 0, waitingOnDependencies: 0, building: 0, queued: 0 };
   for (const build of builds) {
     if (build.state === 'published') counts.published += 1;
     else if (build.state === 'succeeded') counts.succeeded += 1;
-    else if (isEndState(build.state)) counts.failed += 1;
+    else if (isEndState(build.state) && hasEnded(build)) counts.failed += 1;
     else if (build.state === 'waiting' && (build.waitingFor?.length ?? 0) > 0) counts.waitingOnDependencies += 1;
-    else if (LEASED.has(build.state)) counts.building += 1;
+    else if (isLeasedState(build.state)) counts.building += 1;
     else counts.queued += 1;
   }
   const parts = [

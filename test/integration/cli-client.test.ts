@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { foldEvent } from '../../cli/format/submission.ts';
+import { foldEvent } from '../../cli/format/record-fold.ts';
 import type { Bus, Subscription } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import {
@@ -68,7 +68,8 @@ describe('buildfleet client commands over Kafka (the test plays the cluster)', {
 
   async function publishEvent(event: BuildEvent): Promise<void> {
     const checked = decodeMessage('build.event', event);
-    records.set(checked.buildId, foldEvent(records.get(checked.buildId), checked));
+    const record = foldEvent(records.get(checked.buildId), checked);
+    if (record) records.set(checked.buildId, record);
     await bus.publish(topics.events, { key: checked.repoKey, value: checked });
   }
 

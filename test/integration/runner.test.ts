@@ -237,6 +237,7 @@ describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
     const end = await ended(r.buildId);
     assert.equal(end.state, 'failed');
     assert.equal(end.error?.code, 'build-failed');
+    assert.equal(end.error.retriable, false, 'a package that does not build is not dispatched again');
     const stored = (await store.get(end.logKey ?? '')).toString('utf8');
     assert.match(stored, /undefined_symbol/);
     await waitFor(() => logs.some((c) => c.buildId === r.buildId && c.final === true), 'the final log chunk');

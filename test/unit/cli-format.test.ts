@@ -15,20 +15,28 @@ import {
   lastLines,
 } from '../../cli/format/records.ts';
 import { formatRepos } from '../../cli/format/repos.ts';
+import { foldEvent as foldOrUndefined } from '../../cli/format/record-fold.ts';
 import {
   applyEvent,
-  foldEvent,
   newSubmissionWatch,
   submissionVerdict,
   type SubmissionWatch,
 } from '../../cli/format/submission.ts';
 import { collectTarget, looksLikeBuildId, parseTarget } from '../../cli/format/targets.ts';
+import { BuildView } from '../../info-service/view.ts';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
-import { decodeMessage, type BuildEvent, type BuildState } from '../../shared/messages/index.ts';
+import { decodeMessage, type BuildEvent, type BuildRecord, type BuildState } from '../../shared/messages/index.ts';
 
 const SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const COMMIT = '3f786850e387550fdab836ed7e6dc881de23001b';
 const PROJECT = 'projects/demo/hello-deb';
+
+/** A fold that must make a record. */
+function foldEvent(previous: BuildRecord | undefined, e: BuildEvent): BuildRecord {
+  const record = foldOrUndefined(previous, e);
+  assert.ok(record, `${e.state} makes a record`);
+  return record;
+}
 
 function event(buildId: string, state: BuildState, extra: Partial<BuildEvent> = {}): BuildEvent {
   const target = extra.target ?? { dist: 'bookworm', arch: 'x86_64' };
@@ -191,6 +199,103 @@ describe('records', () => {
       /^ {2}deb \[signed-by=\/etc\/apt\/keyrings\/buildfleet\.asc\] http:\/\/h\/repos\/projects\/demo\/bookworm\/apt bookworm main$/m,
     );
     assert.equal(formatRepos([]), 'no published repositories\n');
+  });
+});
+
+describe('the CLI folds events as the info service does', () => {
+  const storeDown = { code: 'storage-unavailable', message: 'S3 store: 503', retriable: true };
+  const at = (second: number): string => new Date(Date.parse('2025-03-01T12:00:00.000Z') + second * 1000).toISOString();
+  const runnerOf = (attempt: number): Partial<BuildEvent> => ({
+    runnerId: `runner-${attempt}`,
+    source: { service: 'runner', instance: `runner-${attempt}` },
+  });
+  const scheduler: Partial<BuildEvent> = { source: { service: 'scheduler', instance: 's' }, commit: COMMIT };
+  /** A build whose first attempt fails on the store and is retried, read with repeats and late events. */
+  const events: BuildEvent[] = [
+    event('b1', 'submitted', { ...scheduler, submitId: 's1', at: at(0) }),
+    event('b1', 'queued', { ...scheduler, submitId: 's1', at: at(1) }),
+    event('b1', 'claimed', { ...runnerOf(1), at: at(2), leaseMs: 1000 }),
+    event('b1', 'heartbeat', { ...runnerOf(1), at: at(3), leaseMs: 1000 }),
+    event('b1', 'building', { ...runnerOf(1), at: at(4) }),
+    event('b1', 'failed', { ...runnerOf(1), at: at(5), error: storeDown, logKey: 'builds/b1/1/build.log' }),
+    event('b1', 'submitted', { ...scheduler, submitId: 's2', at: at(6) }),
+    event('b1', 'queued', {
+      ...scheduler,
+      attempt: 2,
+      at: at(7),
+      reason: 'retrying: [storage-unavailable] S3 store: 503, attempt 2 of 3',
+    }),
+    event('b1', 'claimed', { ...runnerOf(2), attempt: 2, at: at(8), leaseMs: 1000 }),
+    event('b1', 'building', { ...runnerOf(2), attempt: 2, at: at(9) }),
+    event('b1', 'succeeded', {
+      ...runnerOf(2),
+      attempt: 2,
+      at: at(10),
+      artifacts: [{ name: 'hello.deb', kind: 'deb', size: 1, sha256: SHA, key: 'builds/b1/2/hello.deb' }],
+      logKey: 'builds/b1/2/build.log',
+      durations: { build: 1000 },
+    }),
+    event('b1', 'uploading', { ...runnerOf(1), at: at(11) }),
+    event('b1', 'published', {
+      source: { service: 'collector', instance: 'c' },
+      attempt: 2,
+      at: at(12),
+      repo: { url: 'http://h/repos/x/apt', version: 'v1' },
+    }),
+    event('b1', 'building', { ...runnerOf(2), attempt: 2, at: at(9) }),
+  ];
+
+  /** A shuffle that is the same on every run (mulberry32). */
+  function shuffled<T>(items: readonly T[], seed: number): T[] {
+    let state = seed;
+    const random = (): number => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const copy = [...items];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+    }
+    return copy;
+  }
+
+  it('gives the same record as the info service after every event, in any order of arrival', () => {
+    for (const [seed, order] of [
+      [0, events] as const,
+      ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => [n, shuffled(events, n)] as const),
+    ]) {
+      const view = new BuildView();
+      let record: BuildRecord | undefined;
+      order.forEach((e, n) => {
+        view.apply(e);
+        record = foldOrUndefined(record, e);
+        assert.deepEqual(record, view.get('b1'), `order ${seed}, after event ${n} (${e.state} attempt ${e.attempt})`);
+      });
+    }
+  });
+
+  it('follows a retried build to its end: the open failure is not the end', () => {
+    const watch = newSubmissionWatch('s1');
+    const printed = events.slice(0, 6).flatMap((e) => (applyEvent(watch, e) ? [e.state] : []));
+    assert.deepEqual(printed, ['submitted', 'queued', 'claimed', 'building', 'failed']);
+    assert.equal(submissionVerdict(watch, 'published').status, 'pending', 'the scheduler dispatches it again');
+    assert.equal(applyEvent(watch, events[7] as BuildEvent)?.state, 'queued');
+    for (const e of events.slice(8)) applyEvent(watch, e);
+    assert.equal(submissionVerdict(watch, 'published').status, 'ok');
+
+    const closed = newSubmissionWatch('s1');
+    for (const e of events.slice(0, 6)) applyEvent(closed, e);
+    const last = event('b1', 'failed', {
+      ...scheduler,
+      at: at(6),
+      error: { ...storeDown, retriable: false },
+      reason: 'no attempt left: attempt 1 of 1',
+    });
+    assert.equal(applyEvent(closed, last)?.error?.retriable, false);
+    assert.equal(submissionVerdict(closed, 'published').status, 'failed', 'closed by the scheduler');
   });
 });
 

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { answerQuery } from '../../info-service/queries.ts';
-import { effectOf } from '../../info-service/state-rules.ts';
 import { BuildView } from '../../info-service/view.ts';
 import {
   buildKeyOf,
+  effectOf,
   isMessage,
   repoKeyOf,
   type BuildEvent,
@@ -259,6 +259,25 @@ describe('info view: state rules', () => {
   it('rejects a time that names no real instant', () => {
     const view = new BuildView();
     assert.throws(() => view.apply({ ...event('b1', 'queued', 1), at: '2025-03-01T10:00:60Z' }), /not a real time/);
+  });
+
+  it('keeps a retriable failure open: the next attempt moves the record, the scheduler closes it', () => {
+    const storeDown = { code: 'storage-unavailable', message: 'S3 store: 503', retriable: true };
+    const view = new BuildView();
+    view.apply(event('b1', 'queued', 0));
+    view.apply(event('b1', 'building', 1, runner('building')));
+    view.apply(event('b1', 'failed', 2, runner('failed', { error: storeDown })));
+    assert.deepEqual(view.get('b1')?.error, storeDown, 'the record keeps retriable');
+    assert.equal(view.get('b1')?.state, 'failed');
+    const again = view.apply(event('b1', 'queued', 3, { attempt: 2, reason: 'retrying: ...' }));
+    assert.equal(again.effect, 'apply');
+    assert.equal(view.get('b1')?.state, 'queued');
+    assert.equal(view.get('b1')?.attempt, 2);
+    view.apply(event('b1', 'failed', 4, runner('failed', { attempt: 2, error: storeDown })));
+    const closed = view.apply(event('b1', 'failed', 5, { attempt: 2, error: { ...storeDown, retriable: false } }));
+    assert.equal(closed.effect, 'apply', 'the scheduler closes the open failure');
+    assert.equal(view.get('b1')?.error?.retriable, false);
+    assert.equal(view.apply(event('b1', 'queued', 6, { attempt: 3 })).effect, 'history', 'nothing follows the end');
   });
 
   it('effectOf decides without a view', () => {

@@ -59,13 +59,26 @@ describe('classifyFailure', () => {
     assert.equal(classifyFailure(boom, { kind: 'shutdown' }).state, 'handed-back');
     assert.deepEqual(classifyFailure(new BuildfleetError('exec-timeout', 'too slow'), undefined), {
       state: 'timed-out',
-      error: { code: 'exec-timeout', message: 'too slow' },
+      error: { code: 'exec-timeout', message: 'too slow', retriable: false },
     });
     assert.deepEqual(classifyFailure(boom, undefined), {
       state: 'failed',
-      error: { code: 'build-failed', message: 'gcc failed' },
+      error: { code: 'build-failed', message: 'gcc failed', retriable: false },
     });
     assert.equal(classifyFailure(new Error('odd'), undefined).error.code, 'internal');
+  });
+
+  it("carries whether the failure is retriable, the error's own flag before its code's", () => {
+    const retriable = (error: unknown): boolean | undefined => classifyFailure(error, undefined).error.retriable;
+    assert.equal(retriable(new BuildfleetError('storage-unavailable', 'S3 store: 503')), true, 'a store upload failed');
+    assert.equal(retriable(new BuildfleetError('upload-failed', 'registry refused')), true);
+    assert.equal(retriable(new BuildfleetError('lease-expired', 'lease lost')), true);
+    assert.equal(retriable(new BuildfleetError('build-failed', 'make: Error 2')), false, 'the package does not build');
+    assert.equal(retriable(new BuildfleetError('buildroot-failed', 'no such package', { retriable: false })), false);
+    assert.equal(retriable(new BuildfleetError('storage-unavailable', 'refused', { retriable: false })), false);
+    assert.equal(retriable(new Error('odd')), false, 'an unexpected error is not retried');
+    const cancel = classifyFailure(new BuildfleetError('storage-unavailable', 'x'), { kind: 'cancel', reason: 'u' });
+    assert.equal(cancel.error.retriable, false, 'a cancel is not retried');
   });
 });
 

@@ -441,6 +441,72 @@ describe('BuildTable.expireLeases', () => {
   });
 });
 
+describe('BuildTable: failures that may pass on another attempt (retriable)', () => {
+  const storeDown = { code: 'storage-unavailable', message: 'S3 store: 503', retriable: true };
+
+  it('dispatches a retriable failure of the current attempt again with attempt + 1, telling why', () => {
+    const { table, build } = runningBuild();
+    const effects = table.onEvent(runnerEvent(build, 'failed', { error: storeDown }), T0 + 1);
+    assert.deepEqual(summary(effects), [`persist-build ${build.buildId}`, `dispatch ${build.buildId}`]);
+    const dispatch = effects[1];
+    assert.ok(dispatch?.type === 'dispatch');
+    assert.equal(dispatch.reason, 'retrying: [storage-unavailable] S3 store: 503, attempt 2 of 3');
+    assert.equal(build.attempt, 2);
+    assert.equal(build.phase, 'queued');
+    assert.equal(build.dispatched, false);
+    assert.equal(build.runnerId, undefined);
+    assert.equal(build.leaseUntil, undefined);
+    assert.equal(build.expiries, 0, 'not a lease expiry');
+    assert.deepEqual(
+      table.undispatched().map((b) => b.buildId),
+      [build.buildId],
+    );
+    assert.deepEqual(table.onEvent(runnerEvent(build, 'failed', { attempt: 1, error: storeDown }), T0 + 2), []);
+    assert.equal(build.attempt, 2, 'the same failure read twice is one retry');
+  });
+
+  for (const error of [
+    { code: 'build-failed', message: 'make: Error 2', retriable: false },
+    { code: 'storage-unavailable', message: 'S3 store: 503' },
+  ]) {
+    it(`ends a failure that is not retriable as before (retriable: ${String(error.retriable)})`, () => {
+      const { table, build } = runningBuild();
+      assert.deepEqual(summary(table.onEvent(runnerEvent(build, 'failed', { error }), T0 + 1)), [
+        `persist-build ${build.buildId}`,
+      ]);
+      assert.equal(build.phase, 'done');
+      assert.equal(build.attempt, 1);
+      assert.equal(table.size, 0);
+    });
+  }
+
+  it('closes a retriable failure of the last attempt with a failed event of its own, not retriable', () => {
+    const { table, build } = runningBuild({ maxAttempts: 2 });
+    table.onEvent(runnerEvent(build, 'failed', { error: storeDown }), T0 + 1);
+    table.dispatched(build.buildId, 2, false, T0 + 2);
+    table.onEvent(runnerEvent(build, 'claimed', { runnerId: 'runner-2', leaseMs: LEASE_MS }), T0 + 3);
+    const effects = table.onEvent(runnerEvent(build, 'failed', { runnerId: 'runner-2', error: storeDown }), T0 + 4);
+    assert.deepEqual(summary(effects), [`persist-build ${build.buildId}`, `event failed ${build.buildId}`]);
+    const closing = effects[1];
+    assert.ok(closing?.type === 'event');
+    assert.deepEqual(closing.error, { ...storeDown, retriable: false });
+    assert.equal(closing.reason, 'no attempt left: attempt 2 of 2');
+    assert.equal(build.phase, 'done');
+    assert.equal(build.attempt, 2);
+    assert.equal(table.size, 0);
+    assert.deepEqual(table.undispatched(), []);
+  });
+
+  it('does not retry a build cancelled while it ran: a retriable failure ends it cancelled', () => {
+    const { table, build } = runningBuild();
+    table.cancel(build.buildId, 'by user');
+    const effects = table.onEvent(runnerEvent(build, 'failed', { error: storeDown }), T0 + 1);
+    assert.deepEqual(summary(effects), [`persist-build ${build.buildId}`, `event cancelled ${build.buildId}`]);
+    assert.equal(build.attempt, 1);
+    assert.equal(table.size, 0);
+  });
+});
+
 describe('BuildTable.cancel', () => {
   for (const waiting of [false, true]) {
     it(`ends a ${waiting ? 'waiting' : 'queued'} build at once`, () => {
