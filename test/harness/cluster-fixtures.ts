@@ -1,11 +1,16 @@
-/** Pieces the runner tests and benchmarks share: the example sources in a git repo, a small topic plan, requests. */
-import { randomUUID } from 'node:crypto';
+/**
+ * Pieces the runner tests and benchmarks share: the example sources in a git repo, a small topic
+ * plan, requests, artifacts in the store.
+ */
+import { createHash, randomUUID } from 'node:crypto';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TopicSpec } from '../../shared/bus/index.ts';
 import { plannedTopics } from '../../shared/bus/index.ts';
-import { buildKeyOf, type BuildRequest } from '../../shared/messages/index.ts';
+import { artifactKindOf } from '../../runner/builders/index.ts';
+import { buildKeyOf, type Artifact, type BuildRequest } from '../../shared/messages/index.ts';
+import type { ArtifactStore } from '../../shared/storage/index.ts';
 import type { TestGitRepo, TestGitRepos } from './git.ts';
 
 const examples = fileURLToPath(new URL('../../examples/sources', import.meta.url));
@@ -73,5 +78,23 @@ export function testRequest(options: {
     source: { url: options.url, commit: options.commit },
     submitId: randomUUID(),
     leaseMs: options.leaseMs ?? 60_000,
+  };
+}
+
+/** What a runner does with a file it built: into the store under the build's attempt 1, described as an artifact. */
+export async function storedArtifact(
+  store: ArtifactStore,
+  buildId: string,
+  file: { name: string; bytes: Buffer; kind?: Artifact['kind'] },
+  options: { upload?: boolean } = {},
+): Promise<Artifact> {
+  const key = `builds/${buildId}/attempt-1/${file.name}`;
+  if (options.upload ?? true) await store.put(key, file.bytes);
+  return {
+    name: file.name,
+    kind: file.kind ?? artifactKindOf(file.name),
+    size: file.bytes.length,
+    sha256: createHash('sha256').update(file.bytes).digest('hex'),
+    key,
   };
 }

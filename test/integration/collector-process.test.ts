@@ -6,22 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { buildKeyOf, decoderFor, repoKeyOf, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
+import type { BuildEvent } from '../../shared/messages/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
-import { readPointer } from '../../collector/publish/version-publisher.ts';
-import { createRepoRequestHandler } from '../../shared/repos/http.ts';
-import { createFsArtifactStore, listAll } from '../../shared/storage/index.ts';
-import { testTopics } from '../harness/cluster-fixtures.ts';
+import { readPointer } from '../../shared/repos/pointer.ts';
+import { listAll } from '../../shared/storage/index.ts';
+import { testEvent } from '../fixtures/messages.ts';
+import { storedArtifact } from '../harness/cluster-fixtures.ts';
+import { startTestCluster } from '../harness/cluster.ts';
 import { testSigningKey } from '../harness/gpg.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { buildNoarchRpm, dnfInstall } from '../harness/package-clients.ts';
@@ -32,41 +28,16 @@ const bin = fileURLToPath(new URL('../../bin/buildfleet.js', import.meta.url));
 
 describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => {
   const children: ChildProcess[] = [];
-  let work = '';
-  after(async () => {
+  after(() => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('survives SIGKILL before and during a publish, and exits 0 on SIGTERM', async () => {
-    work = await mkdtemp(join(tmpdir(), 'buildfleet-collector-process-'));
-    const prefix = `cp${randomUUID().slice(0, 8)}`;
-    const topics = topicNames(prefix);
+    const cluster = await startTestCluster({ brokers, name: 'collector-process' });
+    const { prefix, store, events, work } = cluster;
     const storeRoot = join(work, 'store');
-    const store = await createFsArtifactStore({ root: storeRoot });
-    const bus = createKafkaBus({
-      brokers,
-      clientId: 'collector-process-test',
-      topicPrefix: prefix,
-      logger: pino({ level: 'silent' }),
-    });
-    const server = createServer((req, res) => {
-      void createRepoRequestHandler(store)(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
-    });
     try {
-      await bus.ensureTopics(testTopics(prefix));
-      const events: BuildEvent[] = [];
-      const watch = await bus.subscribe<BuildEvent>({
-        name: 'collector-process-test',
-        topics: [topics.events],
-        decode: decoderFor('build.event'),
-        handle: async (r) => void events.push(r.value),
-      });
-      await watch.ready;
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const repos = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos`;
+      const repos = await cluster.serveRepos();
 
       const start = async (
         name: string,
@@ -99,34 +70,13 @@ describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => 
       const succeed = async (name: string, payloadMb = 0): Promise<BuildEvent> => {
         const rpm = await buildNoarchRpm(work, name, '1.0', '1', payloadMb);
         const buildId = randomUUID();
-        const bytes = await readFile(rpm);
-        const key = `builds/${buildId}/attempt-1/${basename(rpm)}`;
-        await store.put(key, bytes);
-        const project = 'projects/kill/pkg';
-        const target = { dist: 'rpm-bookworm', arch: 'x86_64' };
-        const event: BuildEvent = {
-          v: 1,
-          type: 'build.event',
+        const file = { name: basename(rpm), bytes: await readFile(rpm), kind: 'rpm' as const };
+        const event = testEvent('projects/kill/pkg', 'succeeded', {
           buildId,
-          attempt: 1,
-          buildKey: buildKeyOf(project, target),
-          project,
-          target,
-          repoKey: repoKeyOf(project, 'rpm-bookworm'),
-          state: 'succeeded',
-          at: new Date().toISOString(),
-          source: { service: 'runner', instance: 'test' },
-          artifacts: [
-            {
-              name: basename(rpm),
-              kind: 'rpm',
-              size: bytes.length,
-              sha256: createHash('sha256').update(bytes).digest('hex'),
-              key,
-            },
-          ],
-        };
-        await bus.publish(topics.events, { key: event.repoKey, value: event });
+          target: { dist: 'rpm-bookworm', arch: 'x86_64' },
+          artifacts: [await storedArtifact(store, buildId, file)],
+        });
+        await cluster.bus.publish(cluster.topics.events, { key: event.repoKey, value: event });
         return event;
       };
       const publishedOf = (id: string): BuildEvent | undefined =>
@@ -201,11 +151,8 @@ describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => 
       assert.equal(bigInstall.exitCode, 0, bigInstall.output);
       last.child.kill('SIGTERM');
       assert.equal(await new Promise((resolve) => last.child.once('exit', resolve)), 0);
-      await watch.close();
     } finally {
-      await new Promise((resolve) => server.close(resolve));
-      await bus.close();
-      await store.close();
+      await cluster.stop();
     }
   });
 });

@@ -4,34 +4,17 @@
  * success whose artifact is missing is reported while the repository stays valid.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { readFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import pino from 'pino';
-import { createCollector, type Collector } from '../../collector/collector.ts';
-import { createSigner, type Signer } from '../../collector/signing/index.ts';
-import type { Bus } from '../../shared/bus/index.ts';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import { runCommand } from '../../shared/exec/index.ts';
-import {
-  buildKeyOf,
-  decoderFor,
-  repoKeyOf,
-  topicNames,
-  type Artifact,
-  type BuildEvent,
-} from '../../shared/messages/index.ts';
-import { createRepoRequestHandler } from '../../shared/repos/http.ts';
-import { createS3ArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
-import { artifactKindOf } from '../../runner/builders/index.ts';
-import { testTopics } from '../harness/cluster-fixtures.ts';
-import { testSigningKey } from '../harness/gpg.ts';
+import type { Artifact, BuildEvent } from '../../shared/messages/index.ts';
+import { storedArtifact } from '../harness/cluster-fixtures.ts';
+import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { testEvent } from '../fixtures/messages.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { usePodman } from '../harness/podman.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
@@ -39,7 +22,7 @@ import { createDockerodeEngine } from '../../runner/engine/index.ts';
 import { buildrootDist } from '../../runner/buildroot/index.ts';
 import { loadDist } from '../../shared/sources/index.ts';
 import { buildNoarchRpm, dnfInstall, PrivateAptClient } from '../harness/package-clients.ts';
-import { createTestBucket, useS3 } from '../harness/s3.ts';
+import { useS3 } from '../harness/s3.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const [{ brokers }, s3, podman] = await Promise.all([useKafka(), useS3(), usePodman()]);
@@ -48,77 +31,18 @@ const containersConf = fileURLToPath(new URL('../../infra/podman/containers.conf
 const helloDeb = fileURLToPath(new URL('../../examples/sources/projects/demo/hello-deb', import.meta.url));
 
 describe('collector (real Kafka, S3, apt-get and dnf)', { timeout: 600_000 }, () => {
-  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
-  const prefix = `co${randomUUID().slice(0, 8)}`;
-  const topics = topicNames(prefix);
-  const events: BuildEvent[] = [];
-  const cleanups: Array<() => Promise<void>> = [];
-  let bus: Bus;
-  let store: ArtifactStore;
-  let signer: Signer;
-  let collector: Collector;
-  let server: Server;
+  let cluster: TestCluster;
   let repos = '';
   let work = '';
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'buildfleet-collector-'));
-    cleanups.push(() => rm(work, { recursive: true, force: true }));
-    const bucket = await createTestBucket(s3, 'collector');
-    cleanups.push(() => bucket.remove());
-    store = await createS3ArtifactStore({
-      bucket: bucket.name,
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    cleanups.push(() => store.close());
-    signer = await createSigner({ armoredPrivateKey: (await testSigningKey()).armoredPrivateKey, workDir: work });
-    cleanups.push(() => signer.close());
-    bus = createKafkaBus({
-      brokers,
-      clientId: 'collector-test',
-      topicPrefix: prefix,
-      logger,
-      heartbeatIntervalMs: 500,
-    });
-    cleanups.push(() => bus.close());
-    await bus.ensureTopics(testTopics(prefix, 2));
-    const watch = await bus.subscribe<BuildEvent>({
-      name: 'collector-test',
-      topics: [topics.events],
-      decode: decoderFor('build.event'),
-      handle: async (r) => void events.push(r.value),
-    });
-    await watch.ready;
-    const handle = createRepoRequestHandler(store);
-    server = createServer((req, res) => {
-      void handle(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-    repos = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos`;
-    collector = createCollector({
-      instanceId: 'collector-test',
-      bus,
-      store,
-      signer,
-      logger,
-      publicUrl: repos,
-      workDir: join(work, 'collector'),
-      keepVersions: 3,
-      coalesceMs: 300,
-      retryMs: 1000,
-    });
-    await collector.start();
-    cleanups.push(() => collector.stop());
+    cluster = await startTestCluster({ brokers, name: 'collector', s3, partitions: 2 });
+    work = cluster.work;
+    repos = await cluster.serveRepos();
+    await cluster.startCollector({ publicUrl: repos, keepVersions: 3, coalesceMs: 300 });
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  });
+  after(() => cluster?.stop());
 
   /** What a runner does: the files into the store, then a succeeded event. */
   async function succeeded(
@@ -130,38 +54,17 @@ describe('collector (real Kafka, S3, apt-get and dnf)', { timeout: 600_000 }, ()
     const buildId = randomUUID();
     const artifacts: Artifact[] = [];
     for (const file of files) {
-      const bytes = await readFile(file);
-      const key = `builds/${buildId}/attempt-1/${basename(file)}`;
-      if (basename(file) !== options.skipUpload) await store.put(key, bytes);
-      artifacts.push({
-        name: basename(file),
-        kind: artifactKindOf(basename(file)),
-        size: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        key,
-      });
+      const name = basename(file);
+      const upload = name !== options.skipUpload;
+      artifacts.push(await storedArtifact(cluster.store, buildId, { name, bytes: await readFile(file) }, { upload }));
     }
-    const target = { dist, arch: 'x86_64' };
-    const event: BuildEvent = {
-      v: 1,
-      type: 'build.event',
-      buildId,
-      attempt: 1,
-      buildKey: buildKeyOf(project, target),
-      project,
-      target,
-      repoKey: repoKeyOf(project, dist),
-      state: 'succeeded',
-      at: new Date().toISOString(),
-      source: { service: 'runner', instance: 'test' },
-      artifacts,
-    };
-    await bus.publish(topics.events, { key: event.repoKey, value: event });
+    const event = testEvent(project, 'succeeded', { buildId, target: { dist, arch: 'x86_64' }, artifacts });
+    await cluster.bus.publish(cluster.topics.events, { key: event.repoKey, value: event });
     return event;
   }
 
   const endOf = (buildId: string): BuildEvent | undefined =>
-    events.find(
+    cluster.events.find(
       (e) =>
         e.buildId === buildId &&
         (e.state === 'published' || (e.state === 'failed' && e.source.service === 'collector')),
@@ -204,7 +107,7 @@ describe('collector (real Kafka, S3, apt-get and dnf)', { timeout: 600_000 }, ()
       preferred: 'container',
       engine: createDockerodeEngine({ socketPath: podman.socketPath }),
       cacheDir: join(work, 'buildroots'),
-      logger,
+      logger: cluster.logger,
     });
     const image = (
       await buildroot.prepare({ dist: buildrootDist(await loadDist({ repoDir: examples, name: 'bookworm' })) })

@@ -4,16 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { decoderFor, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
-import { testGitRepos } from '../harness/git.ts';
-import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
+import { exampleSourcesRepo, testRequest } from '../harness/cluster-fixtures.ts';
+import { startTestCluster } from '../harness/cluster.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -21,33 +17,13 @@ const { brokers } = await useKafka();
 const bin = fileURLToPath(new URL('../../bin/buildfleet.js', import.meta.url));
 
 describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
-  const repos = testGitRepos('buildfleet-runner-process-');
-  after(async () => (await repos).cleanup());
-
   it('builds a request from Kafka, then shuts down gracefully on SIGTERM', async () => {
-    const prefix = `rp${randomUUID().slice(0, 8)}`;
-    const topics = topicNames(prefix);
-    const bus = createKafkaBus({
-      brokers,
-      clientId: 'runner-process-test',
-      topicPrefix: prefix,
-      logger: pino({ level: 'silent' }),
-    });
+    const cluster = await startTestCluster({ brokers, name: 'runner-process' });
+    const { prefix, events } = cluster;
     try {
-      await bus.ensureTopics(testTopics(prefix));
-      const events: BuildEvent[] = [];
-      const watch = await bus.subscribe<BuildEvent>({
-        name: 'runner-process-test',
-        topics: [topics.events],
-        decode: decoderFor('build.event'),
-        handle: async (r) => void events.push(r.value),
-      });
-      await watch.ready;
-
-      const r = await repos;
-      const repo = await exampleSourcesRepo(r);
+      const repo = await exampleSourcesRepo(cluster.repos);
       const commit = await repo.commit('sources');
-      const dir = await r.tempDir('runner');
+      const dir = await cluster.repos.tempDir('runner');
       const config = join(dir, 'runner.yml');
       await writeFile(
         config,
@@ -82,7 +58,7 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
           commit,
           leaseMs: 30_000,
         });
-        await bus.publish(topics.requests('default', 'x86_64'), { key: request.buildKey, value: request });
+        await cluster.request(request);
         await waitFor(
           () => events.some((e) => e.buildId === request.buildId && (e.state === 'succeeded' || e.state === 'failed')),
           'the build to end',
@@ -112,9 +88,8 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
       }
-      await watch.close();
     } finally {
-      await bus.close();
+      await cluster.stop();
     }
   });
 });

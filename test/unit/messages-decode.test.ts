@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
-import { messageExamples } from '../../shared/messages/examples.ts';
+import { messageExamples } from '../fixtures/messages.ts';
 import {
   AttemptFinalStates,
   BuildEventSchema,

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { KindGuard, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
-import { messageExamples } from '../../shared/messages/examples.ts';
+import { messageExamples } from '../fixtures/messages.ts';
 import {
   MessageTypes,
   decodeAnyMessage,
