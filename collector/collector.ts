@@ -14,9 +14,9 @@ import {
   type PublishedRepo,
 } from '../shared/messages/index.ts';
 import type { RepoFormat } from '../shared/repos/layout.ts';
+import { readPointer } from '../shared/repos/pointer.ts';
 import type { ArtifactStore } from '../shared/storage/index.ts';
 import { PendingBuilds } from './pending.ts';
-import { readPointer } from './publish/version-publisher.ts';
 import { publishNextVersion, repoFormatOf } from './repo-builder.ts';
 import type { Signer } from './signing/index.ts';
 

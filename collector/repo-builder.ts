@@ -10,7 +10,8 @@ import { indexedArtifactsOf } from './images/images-index.ts';
 import { publishNextImagesVersion } from './images/images-repository.ts';
 import { downloadArtifact } from './publish/artifact-download.ts';
 import { MANIFEST_FILE, nextManifest, readManifest } from './publish/manifest.ts';
-import { publishVersion, readPointer } from './publish/version-publisher.ts';
+import { readPointer } from '../shared/repos/pointer.ts';
+import { publishVersion } from './publish/version-publisher.ts';
 import { readRpmHeader, writeRpmRepository } from './rpm/index.ts';
 import type { Signer } from './signing/index.ts';
 

@@ -12,7 +12,8 @@ import { newVersionId, versionPrefix } from '../../shared/repos/layout.ts';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import { checkStoredArtifact } from '../publish/artifact-download.ts';
 import { MANIFEST_FILE, nextManifest, readManifest } from '../publish/manifest.ts';
-import { publishVersion, readPointer } from '../publish/version-publisher.ts';
+import { readPointer } from '../../shared/repos/pointer.ts';
+import { publishVersion } from '../publish/version-publisher.ts';
 import type { Signer } from '../signing/index.ts';
 import {
   IMAGES_INDEX_FILE,

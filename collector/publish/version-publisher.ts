@@ -4,14 +4,12 @@ import { join, relative, sep } from 'node:path';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import {
   newVersionId,
-  parsePointer,
-  pointerKey,
   removableVersions,
   repoRoot,
   versionPrefix,
   type RepoFormat,
-  type RepoPointer,
 } from '../../shared/repos/layout.ts';
+import { readPointer, writePointer, type RepoPointer } from '../../shared/repos/pointer.ts';
 
 export interface PublishVersionOptions {
   store: ArtifactStore;
@@ -73,7 +71,7 @@ export async function publishVersion(options: PublishVersionOptions): Promise<Pu
     ...(current ? { previous: current.version } : {}),
     publishedAt: (options.now ?? new Date()).toISOString(),
   };
-  await store.put(pointerKey(repoKey, format), JSON.stringify(pointer), { contentType: 'application/json', signal });
+  await writePointer(store, repoKey, format, pointer, signal);
   const removedVersions = removableVersions(
     await listVersions(store, repoKey, format),
     pointer,
@@ -81,17 +79,6 @@ export async function publishVersion(options: PublishVersionOptions): Promise<Pu
   );
   for (const old of removedVersions) await store.deletePrefix(`${versionPrefix(repoKey, format, old)}/`, { signal });
   return { version, pointer, files: steps.length, removedVersions, durationMs: Date.now() - started };
-}
-
-/** The live version of a repository, or undefined before its first publish. */
-export async function readPointer(
-  store: ArtifactStore,
-  repoKey: string,
-  format: RepoFormat,
-): Promise<RepoPointer | undefined> {
-  const key = pointerKey(repoKey, format);
-  if (!(await store.exists(key))) return undefined;
-  return parsePointer(await store.get(key), key);
 }
 
 async function listVersions(store: ArtifactStore, repoKey: string, format: RepoFormat): Promise<string[]> {

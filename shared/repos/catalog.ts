@@ -1,5 +1,6 @@
 import type { ArtifactStore } from '../storage/index.ts';
-import { parsePointer, RepoFormats, type RepoFormat } from './layout.ts';
+import { RepoFormats, type RepoFormat } from './layout.ts';
+import { readPointerAt } from './pointer.ts';
 
 export interface RepoListing {
   /** The repo key: `<parent dir of the package>/<dist>`. */
@@ -22,7 +23,7 @@ export async function listRepositories(store: ArtifactStore, publicUrl: string):
     const format = parts.at(-2) as RepoFormat;
     if (!(RepoFormats as readonly string[]).includes(format)) continue;
     const key = parts.slice(1, -2).join('/');
-    const pointer = parsePointer(await store.get(entry.key), entry.key);
+    const pointer = await readPointerAt(store, entry.key);
     const url = `${base}/${key}/${format}`;
     found.push({
       key,

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { isBuildfleetError } from '../errors/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
-import { parsePointer, pointerKey, RepoFormats, versionPrefix, type RepoFormat } from './layout.ts';
+import { RepoFormats, versionPrefix, type RepoFormat } from './layout.ts';
+import { readPointer, type RepoPointer } from './pointer.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.asc': 'text/plain; charset=utf-8',
@@ -67,19 +68,18 @@ export function createRepoRequestHandler(
     const candidates = repoPathCandidates(decodeURIComponent(url.pathname.slice(mount.length)));
     try {
       let target: RepoPath | undefined;
-      let pointerAt = '';
+      let pointer: RepoPointer | undefined;
       for (const candidate of candidates) {
-        pointerAt = pointerKey(candidate.repoKey, candidate.format);
-        if (await store.exists(pointerAt)) {
+        pointer = await readPointer(store, candidate.repoKey, candidate.format);
+        if (pointer) {
           target = candidate;
           break;
         }
       }
-      if (!target) {
+      if (!target || !pointer) {
         response.writeHead(404).end();
         return true;
       }
-      const pointer = parsePointer(await store.get(pointerAt), pointerAt);
       for (const version of [pointer.version, pointer.previous]) {
         if (version === undefined) continue;
         const key = `${versionPrefix(target.repoKey, target.format, version)}/${target.file}`;

@@ -15,14 +15,6 @@ import { BuildfleetError } from '../errors/index.ts';
 export const RepoFormats = ['apt', 'rpm', 'images'] as const;
 export type RepoFormat = (typeof RepoFormats)[number];
 
-/** The content of `current`. */
-export interface RepoPointer {
-  version: string;
-  /** The version live before this one; still served for requests the new one cannot answer. */
-  previous?: string;
-  publishedAt: string;
-}
-
 export function repoRoot(repoKey: string, format: RepoFormat): string {
   if (repoKey === '' || repoKey.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     throw new BuildfleetError('key-invalid', `repository key "${repoKey}" is not a plain relative path`);
@@ -49,29 +41,15 @@ export function newVersionId(now: Date = new Date()): string {
  * Pure: which versions may be deleted once `pointer` is live: all but the live one, its
  * predecessor (still served to clients that started reading it) and the `keep` newest others.
  */
-export function removableVersions(all: readonly string[], pointer: RepoPointer, keep = 0): string[] {
+export function removableVersions(
+  all: readonly string[],
+  pointer: { version: string; previous?: string },
+  keep = 0,
+): string[] {
   const protectedIds = new Set([pointer.version, ...(pointer.previous ? [pointer.previous] : [])]);
   const others = [...all]
     .filter((v) => !protectedIds.has(v))
     .sort()
     .reverse();
   return others.slice(keep);
-}
-
-export function parsePointer(bytes: Buffer, where: string): RepoPointer {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new BuildfleetError('internal', `${where}: not JSON`);
-  }
-  const v = value as Partial<RepoPointer> | null;
-  if (typeof v?.version !== 'string' || typeof v.publishedAt !== 'string') {
-    throw new BuildfleetError('internal', `${where}: not a repository pointer`);
-  }
-  return {
-    version: v.version,
-    publishedAt: v.publishedAt,
-    ...(typeof v.previous === 'string' ? { previous: v.previous } : {}),
-  };
 }

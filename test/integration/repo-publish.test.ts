@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { publishVersion, readPointer } from '../../collector/publish/version-publisher.ts';
+import { publishVersion } from '../../collector/publish/version-publisher.ts';
+import { readPointer } from '../../shared/repos/pointer.ts';
 import { createRepoRequestHandler, parseRepoPath } from '../../shared/repos/http.ts';
 import {
   createFsArtifactStore,
