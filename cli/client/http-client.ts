@@ -5,12 +5,13 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { BuildfleetError, isErrorCode, toBuildfleetError } from '../../shared/errors/index.ts';
 import {
   ArtifactSchema,
   BuildRecordSchema,
+  checkedValue,
   decodeMessage,
+  describeProblem,
   type Artifact,
   type BuildEvent,
   type BuildRecord,
@@ -81,13 +82,14 @@ export function createHttpClient(options: HttpClientOptions): ClusterClient {
         cause: error,
       });
     }
-    if (!Value.Check(schema, body)) {
-      const first = Value.Errors(schema, body).First();
-      throw new BuildfleetError(
-        'message-invalid',
-        `${what}: unexpected answer${first ? ` (${first.path || '/'} ${first.message})` : ''}`,
-      );
-    }
+    checkedValue(
+      schema,
+      body,
+      (problem) =>
+        new BuildfleetError('message-invalid', `${what}: unexpected answer (${describeProblem(problem)})`, {
+          context: { ...problem },
+        }),
+    );
     return body as T;
   }
 

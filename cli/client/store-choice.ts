@@ -10,6 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { FsStorageConfig, S3StorageConfig, type StorageConfig } from '../../shared/config/index.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
+import { checkedValue } from '../../shared/messages/index.ts';
 import type { StoreSource } from './connection.ts';
 
 export const NO_STORE_HINT =
@@ -60,15 +61,12 @@ export function storageSection(document: unknown, file: string): StorageConfig {
   }
   const schema = section.type === 'fs' ? FsStorageConfig : S3StorageConfig;
   const filled: unknown = Value.Default(schema, structuredClone(section));
-  if (!Value.Check(schema, filled)) {
-    const first = Value.Errors(schema, filled).First();
-    throw new BuildfleetError(
-      'config-invalid',
-      `--store ${file}: storage${first?.path.replaceAll('/', '.') ?? ''} ${first?.message ?? 'is invalid'}`,
-      { context: { file } },
-    );
-  }
-  return filled;
+  return checkedValue(schema, filled, (problem) => {
+    const field = problem.field === '' ? 'storage' : `storage.${problem.field}`;
+    return new BuildfleetError('config-invalid', `--store ${file}: ${field} ${problem.reason}`, {
+      context: { file, field, reason: problem.reason },
+    });
+  });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

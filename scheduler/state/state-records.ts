@@ -4,9 +4,15 @@
  * `build:<buildId>`, `submit:<submitId>`, `cursor:<name>`, `rebuild:<buildKey>`; the latest value per key wins.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { BuildKinds, literalUnion, RebuildSchema, TargetSchema } from '../../shared/messages/index.ts';
+import {
+  BuildKinds,
+  checkedValue,
+  describeProblem,
+  literalUnion,
+  RebuildSchema,
+  TargetSchema,
+} from '../../shared/messages/index.ts';
 import { BuildOutcomes, SchedulerPhases, type TrackedBuild } from '../core/tracked-build.ts';
 
 const Text = () => Type.String({ minLength: 1 });
@@ -65,14 +71,11 @@ export const StateRecordSchema = Type.Union([
 ]);
 export type StateRecord = Static<typeof StateRecordSchema>;
 
-const check = TypeCompiler.Compile(StateRecordSchema);
-
 export function decodeStateRecord(value: unknown): StateRecord {
-  if (check.Check(value)) return value;
-  const first = check.Errors(value).First();
-  throw new BuildfleetError(
-    'message-invalid',
-    `scheduler state record: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`,
+  return checkedValue(
+    StateRecordSchema,
+    value,
+    (problem) => new BuildfleetError('message-invalid', `scheduler state record: ${describeProblem(problem)}`),
   );
 }
 

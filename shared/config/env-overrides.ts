@@ -1,5 +1,5 @@
 import { KindGuard, Type, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { compiledSchema } from '../schema/index.ts';
 import { propertiesOf } from './schema-shape.ts';
 
 /** One environment variable mapped onto a config key, its text converted by the key's type. */
@@ -99,7 +99,7 @@ export function convertEnvValue(schema: TSchema, raw: string): unknown {
   if (KindGuard.IsUnion(schema)) {
     for (const member of schema.anyOf) {
       const converted = convertEnvValue(member, raw);
-      if (Value.Check(member, converted)) return converted;
+      if (compiledSchema(member).Check(converted)) return converted;
     }
     return text.startsWith('{') ? (parseJson(text) ?? raw) : raw;
   }

@@ -1,6 +1,7 @@
 import { KindGuard, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { BuildfleetError } from '../errors/index.ts';
+import { compiledSchema } from '../schema/index.ts';
 import { describeUnknownKey, findUnknownKeys, readConfigFile } from './config-file.ts';
 import { envOverrides } from './env-overrides.ts';
 import { ConfigOrigins, envSource, type ConfigPath, type ConfigSource } from './origins.ts';
@@ -84,7 +85,7 @@ export function loadConfigWithSources<S extends TSchema>(
 
   prepareDefaults(schema, merged);
   const compiled: unknown = Value.Default(schema, merged);
-  if (!Value.Check(schema, compiled)) {
+  if (!compiledSchema(schema).Check(compiled)) {
     const issues = collectIssues(schema, compiled, {
       origins,
       prefix,

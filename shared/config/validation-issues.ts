@@ -1,5 +1,6 @@
 import { KindGuard, type TSchema } from '@sinclair/typebox';
-import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import { ValueErrorType } from '@sinclair/typebox/value';
+import { compiledSchema, pointerPath } from '../schema/index.ts';
 import { envNameFor } from './env-overrides.ts';
 import { describeSource, keyOf, type ConfigOrigins, type ConfigPath } from './origins.ts';
 import { describeSchema, isPlainObject, objectVariants, selectedVariant } from './schema-shape.ts';
@@ -33,8 +34,8 @@ export function collectIssues(
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
-  for (const error of Value.Errors(schema, value)) {
-    const path = [...base, ...pointerToPath(error.path)];
+  for (const error of compiledSchema(schema).Errors(value)) {
+    const path = [...base, ...pointerPath(error.path)];
     const key = keyOf(path);
     if (seen.has(key)) continue;
     seen.add(key);
@@ -97,14 +98,4 @@ function discriminatorIssue(
   if (value[discriminator] === undefined) return missingIssue(keyPath, context);
   const allowed = choices.map((choice) => JSON.stringify(choice)).join(', ');
   return sourced(keyPath, `config: ${keyOf(keyPath)} must be one of ${allowed}`, context);
-}
-
-/** `/runner/buildSlots` -> `['runner', 'buildSlots']`; array indices become numbers. */
-function pointerToPath(pointer: string): (string | number)[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
 }

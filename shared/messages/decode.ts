@@ -3,8 +3,6 @@
  * reported as BuildfleetError('message-invalid') naming the field and the problem, which the
  * bus puts into the dead-letter record as the reason.
  */
-import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { BuildfleetError } from '../errors/index.ts';
 import {
   MessageTypes,
@@ -15,22 +13,10 @@ import {
   type MessageOf,
   type MessageType,
 } from './registry.ts';
-import { firstProblem, type SchemaProblem } from './schema-problem.ts';
+import { problemOf, type SchemaProblem } from './schema-problem.ts';
 
 /** A problem whose reason reads as a sentence of its own rather than after a field name. */
 type Problem = SchemaProblem & { standalone?: boolean };
-
-// Compiled on first use, once per schema: importing this module costs nothing.
-const compiled = new Map<TSchema, TypeCheck<TSchema>>();
-
-function checkerFor(schema: TSchema): TypeCheck<TSchema> {
-  let checker = compiled.get(schema);
-  if (checker === undefined) {
-    checker = TypeCompiler.Compile(schema);
-    compiled.set(schema, checker);
-  }
-  return checker;
-}
 
 /**
  * Checks that `value` is a valid message of `type` in a version this reader knows and returns
@@ -82,9 +68,8 @@ function findProblem(type: MessageType, value: unknown): Problem | undefined {
       standalone: true,
     };
   }
-  const checker = checkerFor(schema);
-  if (checker.Check(value)) return undefined;
-  return firstProblem(checker.Errors(value)) ?? { field: '', reason: 'does not match its schema' };
+  // Compiled on first use, once per schema (shared/schema): importing this module costs nothing.
+  return problemOf(schema, value);
 }
 
 function invalid(type: string, problem: Problem): BuildfleetError {

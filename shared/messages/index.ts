@@ -16,7 +16,7 @@ export * from './deadletter.ts';
 export * from './registry.ts';
 export type { MessageFields } from './envelope.ts';
 export { decodeMessage, decoderFor, decodeAnyMessage, isMessage } from './decode.ts';
-export { fieldName, type SchemaProblem } from './schema-problem.ts';
+export { checkedValue, describeProblem, fieldName, problemOf, type SchemaProblem } from './schema-problem.ts';
 export { buildKeyOf, parseBuildKey, repoKeyOf } from './keys.ts';
 export * from './topics.ts';
 export * from './submission-progress.ts';

@@ -1,16 +1,50 @@
 /**
- * Turns TypeBox's validation errors into one problem a person can act on: the field (as a
- * dotted path, `targets[0].arch`) and what is wrong with it (`must be a string`).
+ * The one formatter of validation errors: turns TypeBox's errors into one problem a person
+ * can act on: the field (as a dotted path, `targets[0].arch`) and what is wrong with it
+ * (`must be a string`). Messages, metadata files, scheduler state records and the CLI's checks
+ * of API answers and `--store` files all phrase their problems with it. (The config loader
+ * reports every key at once, with where each value came from: shared/config/validation-issues.ts.)
  */
-import { KindGuard, type TSchema } from '@sinclair/typebox';
+import { KindGuard, type Static, type TSchema } from '@sinclair/typebox';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { compiledSchema, pointerPath } from '../schema/index.ts';
 import { patternPhrases } from './common.ts';
+
+/**
+ * Schema option: what a string failing its `pattern` should have been, e.g.
+ * `Type.String({ pattern, [PATTERN_PHRASE]: 'a dist name of letters, digits, ...' })`.
+ * Patterns of the messages have theirs in `patternPhrases` (common.ts) instead, so that the
+ * published JSON Schemas hold no keyword of ours.
+ */
+export const PATTERN_PHRASE = 'patternPhrase';
 
 export interface SchemaProblem {
   /** Dotted path of the offending field; '' for the message itself. */
   field: string;
   /** What is wrong, phrased to follow the field name: "is required", "must be a string". */
   reason: string;
+}
+
+/** The first problem of `value` against `schema` (compiled once), or undefined when it fits. */
+export function problemOf(schema: TSchema, value: unknown): SchemaProblem | undefined {
+  const check = compiledSchema(schema);
+  if (check.Check(value)) return undefined;
+  return firstProblem(check.Errors(value)) ?? { field: '', reason: 'does not match its schema' };
+}
+
+/** `value` typed by `schema` when it fits; else throws what `fail` makes of its first problem. */
+export function checkedValue<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  fail: (problem: SchemaProblem) => Error,
+): Static<T> {
+  if (compiledSchema(schema).Check(value)) return value;
+  throw fail(problemOf(schema, value) ?? { field: '', reason: 'does not match its schema' });
+}
+
+/** `targets[0].arch must be a string`; a problem of the value itself is its reason alone. */
+export function describeProblem(problem: SchemaProblem): string {
+  return problem.field === '' ? problem.reason : `${problem.field} ${problem.reason}`;
 }
 
 /** The first problem among the errors, or undefined when there are none. */
@@ -21,11 +55,9 @@ export function firstProblem(errors: Iterable<ValueError>): SchemaProblem | unde
 
 /** `/targets/0/arch` (a JSON pointer, as TypeBox reports paths) -> `targets[0].arch`. */
 export function fieldName(path: string): string {
-  if (path === '') return '';
   let name = '';
-  for (const raw of path.slice(1).split('/')) {
-    const segment = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    name += /^\d+$/.test(segment) ? `[${segment}]` : name === '' ? segment : `.${segment}`;
+  for (const segment of pointerPath(path)) {
+    name += typeof segment === 'number' ? `[${segment}]` : name === '' ? segment : `.${segment}`;
   }
   return name;
 }
@@ -61,6 +93,8 @@ const reasons: Partial<Record<ValueErrorType, Phrase>> = {
   },
   [ValueErrorType.StringMaxLength]: (schema) => `must be at most ${numberKeyword(schema, 'maxLength')} characters long`,
   [ValueErrorType.StringPattern]: (schema) => {
+    const phrase = keyword(schema, PATTERN_PHRASE);
+    if (typeof phrase === 'string') return `must be ${phrase}`;
     const pattern = String(keyword(schema, 'pattern'));
     return `must be ${patternPhrases[pattern] ?? `a string matching /${pattern}/`}`;
   },
