@@ -9,6 +9,7 @@
  * BUILDFLEET_SRC) to unpack with dpkg-source instead of copying a debian/ tree;
  * BUILDFLEET_DEB_CHANGELOG_ENTRY, when set, a changelog stanza put on top (rebuilds).
  */
+import { scratchDirPreamble } from './script-preamble.ts';
 
 /** Files dpkg-buildpackage leaves next to the tree that are results: binary and source packages, build records. */
 export const DEB_RESULT_PATTERNS = [
@@ -22,13 +23,7 @@ export const DEB_RESULT_PATTERNS = [
   '*.changes',
 ] as const;
 
-export const DEB_BUILD_SCRIPT = `set -eu
-work=$(mktemp -d "\${TMPDIR:-/tmp}/buildfleet-deb.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-tree="$work/$BUILDFLEET_DEB_SOURCE"
+export const DEB_BUILD_SCRIPT = `${scratchDirPreamble('work', 'deb')}tree="$work/$BUILDFLEET_DEB_SOURCE"
 if [ -n "\${BUILDFLEET_DEB_DSC:-}" ]; then
   # Unpacks next to the tree, with the original tarballs copied beside it as dpkg-buildpackage wants them.
   dpkg-source -x "$BUILDFLEET_SRC/$BUILDFLEET_DEB_DSC" "$tree"

@@ -11,13 +11,9 @@
  * Inputs (environment): BUILDFLEET_SRC, BUILDFLEET_OUT; BUILDFLEET_RPM_SPEC, the spec's path
  * relative to BUILDFLEET_SRC.
  */
-export const RPM_BUILD_SCRIPT = `set -eu
-top=$(mktemp -d "\${TMPDIR:-/tmp}/buildfleet-rpm.XXXXXX")
-trap 'rm -rf "$top"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-mkdir "$top/home" "$top/tmp"
+import { scratchDirPreamble } from './script-preamble.ts';
+
+export const RPM_BUILD_SCRIPT = `${scratchDirPreamble('top', 'rpm')}mkdir "$top/home" "$top/tmp"
 export HOME="$top/home"
 echo "buildfleet: rpmbuild -ba --nodeps $BUILDFLEET_RPM_SPEC with _topdir $top"
 status=0

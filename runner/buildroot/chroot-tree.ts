@@ -12,10 +12,10 @@ import { BuildfleetError, isBuildfleetError, toBuildfleetError } from '../../sha
 import type { KeyedLock } from '../engine/index.ts';
 import { chrootTreeName } from './cache-keys.ts';
 import type { TreeOverlay } from './chroot-enter.ts';
-import { watchInstallStep, type InstallPlan } from './install-plan.ts';
-import { INSTALL_FILES, writeInstallFiles } from './install-script.ts';
+import type { InstallPlan } from './install-plan.ts';
+import { INSTALL_FILES, runInstallStep, writeInstallFiles } from './install-script.ts';
 import { bootstrapRootfs } from './mmdebstrap.ts';
-import { sourceLabels, STEP_DIR, type PackageSources } from './package-sources.ts';
+import { STEP_DIR, type PackageSources } from './package-sources.ts';
 import type { BuildrootDist, BuildrootLineListener, DistBootstrap } from './types.ts';
 
 export interface CachedTree {
@@ -64,13 +64,8 @@ async function makeTree(options: TreeOptions, work: string, target: string): Pro
   await writeInstallFiles(filesDir, options.plan, options.sources);
   const inChroot = STEP_DIR;
   const files = Object.values(INSTALL_FILES).map((name) => join(filesDir, name));
-  const watch = watchInstallStep({
-    dist: options.dist,
-    neededBy: options.neededBy,
-    labels: sourceLabels(options.sources),
-  });
-  try {
-    await bootstrapRootfs({
+  await runInstallStep(options, (onLine) =>
+    bootstrapRootfs({
       bootstrap: chrootBootstrap(options.dist),
       target,
       // mmdebstrap's hooks run with the host's network and /proc, /dev set up in the tree.
@@ -81,16 +76,9 @@ async function makeTree(options: TreeOptions, work: string, target: string): Pro
         `--customize-hook=rm -rf "$1${inChroot}"`,
       ],
       signal: options.signal,
-      onLine: (line, stream) => {
-        watch.onLine(line);
-        options.onLine?.(line, stream);
-      },
-    });
-  } catch (error) {
-    const named = watch.errorFor(error);
-    if (named !== undefined) throw named;
-    throw error;
-  }
+      onLine,
+    }),
+  );
 }
 
 /** One build's tree: `root` is what is entered; with `overlay`, it is mounted there per run. */

@@ -7,10 +7,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError, isBuildfleetError } from '../../shared/errors/index.ts';
 import type { ContainerEngine, ImageInfo } from '../engine/index.ts';
-import { watchInstallStep, type InstallPlan } from './install-plan.ts';
-import { INSTALL_FILES, writeInstallFiles } from './install-script.ts';
+import type { InstallPlan } from './install-plan.ts';
+import { INSTALL_FILES, runInstallStep, writeInstallFiles } from './install-script.ts';
 import { bootstrapRootfs } from './mmdebstrap.ts';
-import { sourceLabels, STEP_DIR, type PackageSources } from './package-sources.ts';
+import { STEP_DIR, type PackageSources } from './package-sources.ts';
 import { describeBase, type BuildrootDist, type BuildrootLineListener, type DistBootstrap } from './types.ts';
 
 /** Labels on our images, so they can be listed and pruned. */
@@ -63,28 +63,20 @@ export async function makeDepsImage(
 ): Promise<ImageInfo> {
   await mkdir(options.tmpDir, { recursive: true });
   const dir = await mkdtemp(join(options.tmpDir, 'deps-'));
-  const watch = watchInstallStep({
-    dist: options.dist,
-    neededBy: options.neededBy,
-    labels: sourceLabels(options.sources),
-  });
   try {
     await writeInstallFiles(dir, options.plan, options.sources);
     await writeFile(join(dir, 'Dockerfile'), dockerfile(options.baseTag));
-    return await options.engine.buildImage({
-      contextDir: dir,
-      tag: options.tag,
-      labels: { [IMAGE_LABELS.layer]: 'deps', [IMAGE_LABELS.dist]: options.dist.name },
-      network: 'host',
-      signal: options.signal,
-      onLine: (line, stream) => {
-        watch.onLine(line);
-        options.onLine?.(line, stream);
-      },
-    });
+    return await runInstallStep(options, (onLine) =>
+      options.engine.buildImage({
+        contextDir: dir,
+        tag: options.tag,
+        labels: { [IMAGE_LABELS.layer]: 'deps', [IMAGE_LABELS.dist]: options.dist.name },
+        network: 'host',
+        signal: options.signal,
+        onLine,
+      }),
+    );
   } catch (error) {
-    const named = watch.errorFor(error);
-    if (named !== undefined) throw named;
     if (isBuildfleetError(error, 'build-failed')) {
       throw new BuildfleetError(
         'buildroot-failed',

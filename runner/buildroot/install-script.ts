@@ -5,9 +5,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INSTALL_MARKERS, type InstallPlan } from './install-plan.ts';
-import { KEYRING_DIR, SOURCE_FILES, writeSourceFiles, type PackageSources } from './package-sources.ts';
-import { BUILD_PATHS, BUILDER_USER } from './types.ts';
+import { INSTALL_MARKERS, watchInstallStep, type InstallPlan } from './install-plan.ts';
+import { KEYRING_DIR, sourceLabels, SOURCE_FILES, writeSourceFiles, type PackageSources } from './package-sources.ts';
+import { BUILD_PATHS, BUILDER_USER, type BuildrootDist, type BuildrootLineListener } from './types.ts';
 
 /** Files written by writeInstallFiles(); the script finds them beside itself (`sources/` too). */
 export const INSTALL_FILES = {
@@ -89,4 +89,33 @@ export async function writeInstallFiles(
   await writeFile(join(dir, INSTALL_FILES.script), SCRIPT, { mode: 0o755 });
   await writeFile(join(dir, INSTALL_FILES.relations), plan.relations.map((r) => `${r}\n`).join(''));
   await writeSourceFiles(dir, sources);
+}
+
+/**
+ * Runs the install step (a Dockerfile RUN, an mmdebstrap hook) with its output watched: `step`
+ * gets the line listener to give the process, which also forwards every line to `onLine`; when
+ * the step fails, the failure its markers name (watchInstallStep) is thrown instead of its own.
+ */
+export async function runInstallStep<T>(
+  options: {
+    dist: BuildrootDist;
+    neededBy?: string | undefined;
+    sources?: PackageSources | undefined;
+    onLine?: BuildrootLineListener | undefined;
+  },
+  step: (onLine: BuildrootLineListener) => Promise<T>,
+): Promise<T> {
+  const watch = watchInstallStep({
+    dist: options.dist,
+    neededBy: options.neededBy,
+    labels: sourceLabels(options.sources),
+  });
+  try {
+    return await step((line, stream) => {
+      watch.onLine(line);
+      options.onLine?.(line, stream);
+    });
+  } catch (error) {
+    throw watch.errorFor(error) ?? error;
+  }
 }
