@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError, isBuildfleetError, toBuildfleetError } from '../../shared/errors/index.ts';
-import { BuildSubmitVersion, type BuildSubmit } from '../../shared/messages/index.ts';
+import { buildSubmit, type BuildSubmit } from '../../shared/messages/index.ts';
 import { redactCredentials, type SourceRepo } from '../../shared/sources/index.ts';
 import { branchCursor, builtCursor, type CursorStore } from './cursors.ts';
 import { packagesAtCommit, type PackageAtCommit } from './packages-at-commit.ts';
@@ -234,14 +234,12 @@ export function createSourceWatcher(options: SourceWatcherOptions): SourceWatche
 
 /** One build.submit for the package at `head`; the submitId is the same for every poll that sees this commit. */
 export function submitFor(project: string, head: string, at: string): BuildSubmit {
-  return {
-    v: BuildSubmitVersion,
-    type: 'build.submit',
+  return buildSubmit({
     submitId: `change:${project}@${head}`,
     project,
     ref: head,
     reason: 'source-change',
     requestedBy: 'git-watcher',
     at,
-  };
+  });
 }
