@@ -11,6 +11,8 @@ export const CollectorSettings = Type.Object({
   keepVersions: Type.Integer({ minimum: 1, default: 3 }),
   /** A success waits this long for more of the same repository, so a burst becomes one publish. */
   coalesceMs: Type.Integer({ minimum: 0, default: 1000 }),
+  /** A publish that failed is tried again after this long. */
+  retryMs: Type.Integer({ minimum: 100, default: 5000 }),
   /** Scratch space for writing repository versions. */
   workDir: Type.String({ minLength: 1, default: 'var/collector' }),
   signing: Type.Object(
@@ -25,6 +27,7 @@ export const CollectorSettings = Type.Object({
     { default: {} },
   ),
 });
+export type CollectorSettings = Static<typeof CollectorSettings>;
 
 export const CollectorConfig = Type.Object({
   bus: BusConfig,

@@ -26,6 +26,8 @@ export const InfoSettings = Type.Object({
   logLinesPerBuild: Type.Integer({ minimum: 1, default: 2000 }),
   /** Reading the events topic at start counts as done after this long without a record. */
   catchUpQuietMs: Type.Integer({ minimum: 100, default: 5000 }),
+  /** After a build ended, its log followers wait this long for the final log chunk. */
+  logSettleMs: Type.Integer({ minimum: 0, default: 10_000 }),
   /** On shutdown, open requests get this long before connections are cut. */
   graceMs: Type.Integer({ minimum: 0, default: 5000 }),
   /** The sources repository, for `GET /api/graph`; without it that route answers 503 `sources-unconfigured`. */

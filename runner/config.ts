@@ -26,8 +26,10 @@ export const RunnerSettings = Type.Object({
   ),
   /**
    * File with the armored OpenPGP public key that buildfleet's own repositories are checked with
-   * when a buildroot installs from them. @default each repository's own key.asc in the artifact
-   * store (written only by the collector)
+   * when a buildroot installs from them. @default the key.asc stored beside each repository version
+   * in the artifact store. That check catches damaged or half-written versions, not a forger: the
+   * store is writable by every runner (they upload their artifacts to it), so whoever can write it
+   * can replace key.asc with the repository. Set this file when a runner must not trust the store.
    */
   ownRepositoriesKeyFile: Type.Optional(Type.String({ minLength: 1 })),
   /**

@@ -1,9 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import { createBus } from '../shared/bus/index.ts';
 import { loadConfigWithSources, redactConfig } from '../shared/config/index.ts';
-import { createLifecycle } from '../shared/lifecycle/index.ts';
+import { createLifecycle, instanceIdOf } from '../shared/lifecycle/index.ts';
 import { createLogger } from '../shared/log/index.ts';
 import { createMetrics, metricsHandler } from '../shared/metrics/index.ts';
 import { WEBHOOK_PATH } from './changes/webhook.ts';
@@ -14,7 +13,7 @@ import { startSchedulerService } from './service.ts';
 export async function runSchedulerService(options: { configFile?: string }): Promise<number> {
   const loaded = loadConfigWithSources(SchedulerConfig, options.configFile ? { file: options.configFile } : {});
   const config = loaded.config;
-  const instanceId = config.scheduler.id ?? `${hostname()}-${process.pid}`;
+  const instanceId = instanceIdOf(config.scheduler.id);
   const logger = createLogger({ name: 'scheduler', level: config.log.level, bindings: { instance: instanceId } });
   logger.info({ config: redactConfig(config), ignoredEnv: loaded.ignoredEnv }, 'scheduler: starting');
   const lifecycle = createLifecycle({ logger, graceMs: 30_000 });
@@ -24,15 +23,10 @@ export async function runSchedulerService(options: { configFile?: string }): Pro
     const metrics = createMetrics({ defaultLabels: { service: 'scheduler' } });
     const bus = createBus({ ...config.bus, clientId: `scheduler-${instanceId}` }, logger);
     lifecycle.onShutdown('bus', () => bus.close());
-    const service = await startSchedulerService({
-      settings: config.scheduler,
-      instanceId,
-      bus,
-      logger,
-      metrics,
-      env: process.env,
-      signal,
-    });
+    const service = await startSchedulerService(
+      { ...config.scheduler, id: instanceId },
+      { bus, logger, metrics, env: process.env, signal },
+    );
     lifecycle.onShutdown('scheduler', () => service.stop(), { phase: 'drain' });
     if (config.metrics.enabled) {
       const serveMetrics = metricsHandler(metrics.registry);

@@ -1,11 +1,9 @@
 /**
- * The scheduler with its change detection, assembled from settings: used by
- * `buildfleet scheduler` (./main.ts) and by the all-in-one `buildfleet up`.
+ * The scheduler with its change detection, assembled from its settings and the adapters it is
+ * given: used by `buildfleet scheduler` (./main.ts), the all-in-one `buildfleet up` and the test
+ * harness.
  */
 import { join, resolve } from 'node:path';
-import type { Bus } from '../shared/bus/index.ts';
-import type { Logger } from '../shared/log/index.ts';
-import type { Metrics } from '../shared/metrics/index.ts';
 import { topicNames } from '../shared/messages/index.ts';
 import { createSourceMirror } from '../shared/sources/index.ts';
 import { branchCursor } from './changes/cursors.ts';
@@ -16,36 +14,41 @@ import { createSubmitResolver, clearCheckouts } from './resolve.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { createStateStore } from './state/state-store.ts';
 import { BuildfleetError } from '../shared/errors/index.ts';
+import { instanceIdOf, stopInOrder, type RunningService, type ServiceDeps } from '../shared/lifecycle/index.ts';
 
-export interface SchedulerService {
+/** Where the push webhook is served (POST), by the scheduler's own port or the all-in-one's. */
+export { WEBHOOK_PATH } from './changes/webhook.ts';
+
+/** stop(): stops the watcher, then the scheduler. */
+export interface SchedulerService extends RunningService {
   scheduler: Scheduler;
   watcher: SourceWatcher | undefined;
   /** The push webhook handler, when a secret is configured. */
   webhook: GitWebhookHandler | undefined;
-  stop(): Promise<void>;
 }
 
-export async function startSchedulerService(options: {
-  settings: SchedulerSettings;
-  instanceId: string;
-  bus: Bus;
-  logger: Logger;
-  metrics?: Metrics;
+export interface SchedulerServiceDeps extends ServiceDeps {
+  /** Where the webhook secret is read (the variable scheduler.sources.webhookSecretEnv names). */
   env: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
-}): Promise<SchedulerService> {
-  const { settings, bus, logger } = options;
+}
+
+/** Creates the scheduler and starts it (state read back), then the watcher; resolves when it runs. */
+export async function startSchedulerService(
+  settings: SchedulerSettings,
+  deps: SchedulerServiceDeps,
+): Promise<SchedulerService> {
+  const { bus, logger } = deps;
   const workDir = resolve(settings.workDir);
   const url = settings.sources.url;
   const sources = createSourceMirror({ cacheDir: join(workDir, 'git'), logger });
   await clearCheckouts(workDir);
   const state = createStateStore({ bus, topic: topicNames(bus.topicPrefix).state, logger });
   const scheduler = createScheduler({
-    instanceId: options.instanceId,
+    instanceId: instanceIdOf(settings.id),
     bus,
     state,
     logger,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     leaseMs: settings.leaseMs,
     maxAttempts: settings.maxAttempts,
     checkIntervalMs: settings.checkIntervalMs,
@@ -56,7 +59,7 @@ export async function startSchedulerService(options: {
           cascade: () => Promise.reject(noSources()),
         },
   });
-  await scheduler.start(options.signal);
+  await scheduler.start(deps.signal);
 
   let watcher: SourceWatcher | undefined;
   if (url && settings.sources.pollIntervalMs > 0) {
@@ -75,7 +78,7 @@ export async function startSchedulerService(options: {
           signal,
         ),
       logger,
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     });
     watcher.start();
     logger.info(
@@ -83,7 +86,7 @@ export async function startSchedulerService(options: {
       'scheduler: watching the sources branch',
     );
   }
-  const secret = options.env[settings.sources.webhookSecretEnv];
+  const secret = deps.env[settings.sources.webhookSecretEnv];
   const webhook =
     secret && watcher
       ? createGitWebhookHandler({ secret, branch: settings.sources.branch, onPush: () => watcher.poke(), logger })
@@ -92,10 +95,10 @@ export async function startSchedulerService(options: {
     scheduler,
     watcher,
     webhook,
-    async stop() {
-      await watcher?.stop();
-      await scheduler.stop();
-    },
+    stop: stopInOrder(
+      () => watcher?.stop(),
+      () => scheduler.stop(),
+    ),
   };
 }
 

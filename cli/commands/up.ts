@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import type { AllInOne } from '../up/all-in-one.ts';
+import type { BuildfleetError } from '../../shared/errors/index.ts';
+import { createLifecycle } from '../../shared/lifecycle/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
 import { TerminalStates } from '../../shared/messages/index.ts';
 
@@ -38,73 +41,89 @@ export function registerUp(program: Command): void {
     .option('--exit-when-built', 'exit after the first builds: 0 when all were published, 1 otherwise')
     .option('--log-level <level>', 'log level of the services (JSON lines on stderr)', 'warn')
     .action(async (options: UpOptions) => {
-      const [{ startAllInOne }, { buildLines, repositoryLines }, { listRepositories }] = await Promise.all([
-        import('../up/all-in-one.ts'),
-        import('../up/summary.ts'),
-        import('../../shared/repos/catalog.ts'),
-      ]);
+      const { startAllInOne } = await import('../up/all-in-one.ts');
       const buildroot = options.buildroot;
       if (buildroot !== 'auto' && buildroot !== 'container' && buildroot !== 'chroot' && buildroot !== 'host') {
         throw new Error(`--buildroot must be auto, container, chroot or host (got ${buildroot})`);
       }
       const level = options.logLevel as 'warn';
       const logger = createLogger({ name: 'up', level, destination: process.stderr });
-      const controller = new AbortController();
-      let signals = 0;
-      const onSignal = (): void => {
-        signals += 1;
-        if (signals > 1) process.exit(130);
-        controller.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // One lifecycle for every service: the first SIGTERM/SIGINT stops them in order, a second SIGINT forces.
+      let builtCode = 0;
+      let fatal: BuildfleetError | undefined;
+      const lifecycle = createLifecycle({
+        logger,
+        graceMs: 30_000,
+        onFatal: (error) => void (fatal ??= error),
+        exit: (code) => {
+          process.exitCode = code === 0 && options.exitWhenBuilt ? builtCode : code;
+          // A forced or failed shutdown may leave handles open: end now, as a service alone does.
+          if (code !== 0 && fatal === undefined) process.exit(code);
+        },
+      });
+      lifecycle.installSignalHandlers(process);
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
-      const cluster = await startAllInOne({
-        dataDir: options.data,
-        ...(options.sources ? { sources: options.sources } : {}),
-        port: Number(options.port),
-        ...(options.brokers ? { brokers: options.brokers.split(',').map((b) => b.trim()) } : {}),
-        slots: Number(options.slots),
-        buildroot,
-        ...(options.engineSocket ? { engineSocket: options.engineSocket } : {}),
-        pollIntervalMs: Number(options.pollInterval),
-        logger,
-        signal: controller.signal,
-      });
-      out(
-        `buildfleet up: serving ${cluster.url}  (dashboard /, API /api, live events /api/events, repositories /repos)`,
-      );
-      out(`sources: ${cluster.sourcesUrl} (branch main: commit to it and what changed is rebuilt)`);
-      out('building the packages of the sources repo...');
-
-      const terminal = new Set<string>(TerminalStates);
-      let lastChange = Date.now();
-      let lastSeen = '';
-      let exitCode = 0;
-      while (!controller.signal.aborted) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const { builds } = cluster.info.view.list({ limit: 1000 });
-        const seen = builds.map((b) => `${b.buildId}:${b.state}`).join(',');
-        if (seen !== lastSeen) {
-          lastSeen = seen;
-          lastChange = Date.now();
-          continue;
+      await lifecycle.run(async (signal) => {
+        const cluster = await startAllInOne({
+          dataDir: options.data,
+          ...(options.sources ? { sources: options.sources } : {}),
+          port: Number(options.port),
+          ...(options.brokers ? { brokers: options.brokers.split(',').map((b) => b.trim()) } : {}),
+          slots: Number(options.slots),
+          buildroot,
+          ...(options.engineSocket ? { engineSocket: options.engineSocket } : {}),
+          pollIntervalMs: Number(options.pollInterval),
+          logger,
+          lifecycle,
+          signal,
+        });
+        out(
+          `buildfleet up: serving ${cluster.url}  (dashboard /, API /api, live events /api/events, repositories /repos)`,
+        );
+        out(`sources: ${cluster.sourcesUrl} (branch main: commit to it and what changed is rebuilt)`);
+        out('building the packages of the sources repo...');
+        const built = await firstBuildsDone(cluster, signal, out);
+        if (built !== undefined) builtCode = built;
+        if (!options.exitWhenBuilt && !signal.aborted) {
+          out('serving; Ctrl-C stops.');
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         }
-        const done = builds.length > 0 && builds.every((b) => terminal.has(b.state));
-        if (!done || Date.now() - lastChange < 2000) continue;
-        out('built:');
-        for (const line of buildLines(builds)) out(line);
-        out('repositories (paste these lines as root on a client):');
-        for (const line of repositoryLines(await listRepositories(cluster.store, `${cluster.url}/repos`))) out(line);
-        exitCode = builds.every((b) => b.state === 'published') ? 0 : 1;
-        break;
-      }
-      if (!options.exitWhenBuilt && !controller.signal.aborted) {
-        out('serving; Ctrl-C stops.');
-        await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
-      }
-      await cluster.stop();
-      process.exitCode = options.exitWhenBuilt ? exitCode : 0;
+      });
+      // After the services stopped: the CLI prints it as `buildfleet: [<code>] <message>` and exits 1.
+      if (fatal) throw fatal;
     });
+}
+
+/** Waits until every build is in an end state for 2 s, prints them and the repositories; the exit code for --exit-when-built. */
+async function firstBuildsDone(
+  cluster: AllInOne,
+  signal: AbortSignal,
+  out: (line: string) => void,
+): Promise<number | undefined> {
+  const [{ buildLines, repositoryLines }, { listRepositories }] = await Promise.all([
+    import('../up/summary.ts'),
+    import('../../shared/repos/catalog.ts'),
+  ]);
+  const terminal = new Set<string>(TerminalStates);
+  let lastChange = Date.now();
+  let lastSeen = '';
+  while (!signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { builds } = cluster.info.view.list({ limit: 1000 });
+    const seen = builds.map((b) => `${b.buildId}:${b.state}`).join(',');
+    if (seen !== lastSeen) {
+      lastSeen = seen;
+      lastChange = Date.now();
+      continue;
+    }
+    const done = builds.length > 0 && builds.every((b) => terminal.has(b.state));
+    if (!done || Date.now() - lastChange < 2000) continue;
+    out('built:');
+    for (const line of buildLines(builds)) out(line);
+    out('repositories (paste these lines as root on a client):');
+    for (const line of repositoryLines(await listRepositories(cluster.store, `${cluster.url}/repos`))) out(line);
+    return builds.every((b) => b.state === 'published') ? 0 : 1;
+  }
+  return undefined;
 }

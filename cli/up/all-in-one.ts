@@ -10,24 +10,21 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import Docker from 'dockerode';
-import { createCollector } from '../../collector/collector.ts';
-import { createSigner } from '../../collector/signing/index.ts';
-import { createGraphSource } from '../../info-service/graph-source.ts';
-import { createInfoService, type InfoService } from '../../info-service/info-service.ts';
-import { chooseBuildroot } from '../../runner/buildroot/index.ts';
-import { builderFor, LOCAL_IMAGES } from '../../runner/builders/index.ts';
-import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { createRunner } from '../../runner/runner.ts';
-import { startSchedulerService, type SchedulerService } from '../../scheduler/service.ts';
+import { startCollectorService } from '../../collector/service.ts';
+import { startInfoService } from '../../info-service/service.ts';
+import type { InfoService } from '../../info-service/info-service.ts';
+import { startRunnerService } from '../../runner/service.ts';
+import { startSchedulerService, WEBHOOK_PATH, type SchedulerService } from '../../scheduler/service.ts';
 import { createBus, EmbeddedBroker, plannedTopics, TopicsConfig, type Bus } from '../../shared/bus/index.ts';
 import { loadConfig, type BusConfig } from '../../shared/config/index.ts';
+import { createLifecycle, type Lifecycle } from '../../shared/lifecycle/index.ts';
 import type { Logger } from '../../shared/log/index.ts';
 import { createMetrics } from '../../shared/metrics/index.ts';
-import { createSourceMirror } from '../../shared/sources/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { startPodmanService } from '../../infra/podman/service.ts';
+import { upSettings } from './settings.ts';
 import { prepareSources } from './sources-repo.ts';
-import { upSigningKey } from './signing-key.ts';
+import { upSigningKeyFile } from './signing-key.ts';
 
 export interface AllInOneOptions {
   /** Everything the cluster keeps: sources (when made from the examples), store, caches, key. */
@@ -42,21 +39,26 @@ export interface AllInOneOptions {
   brokers?: string[];
   /** @default 'buildfleet' */
   topicPrefix?: string;
-  /** Branch watched for changes. @default 'main' */
+  /** Branch watched for changes. @default the scheduler's scheduler.sources.branch ('main') */
   branch?: string;
-  /** @default 5000 */
+  /** @default 5000 (cli/up/settings.ts) */
   pollIntervalMs?: number;
-  /** Build slots of the runner. @default 1 */
+  /** Build slots of the runner. @default the runner's runner.slots (1) */
   slots?: number;
-  /** @default 'auto' */
+  /** @default the runner's runner.buildroot ('auto') */
   buildroot?: 'auto' | 'container' | 'chroot' | 'host';
   /** Docker API socket; when nothing answers there, a Podman service is started in dataDir. */
   engineSocket?: string;
-  /** Arches the runner builds. @default ['x86_64'] */
+  /** Arches the runner builds. @default the runner's runner.arches (['x86_64']) */
   arches?: string[];
-  /** @default 60000 */
+  /** @default the scheduler's scheduler.leaseMs (60000) */
   leaseMs?: number;
   logger: Logger;
+  /**
+   * Where every service registers its shutdown (`buildfleet up` passes the one its signals go
+   * to). @default a lifecycle of its own, shut down by stop()
+   */
+  lifecycle?: Lifecycle;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
 }
@@ -68,32 +70,26 @@ export interface AllInOne {
   readonly info: InfoService;
   readonly store: ArtifactStore;
   readonly scheduler: SchedulerService;
-  /** Stops every service (graceful, in order). Idempotent. */
+  /** Stops every service: the lifecycle's shutdown (graceful, in order). Idempotent; failures are logged. */
   stop(): Promise<void>;
 }
 
 export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne> {
-  const { logger } = options;
+  const { logger, signal } = options;
   const env = options.env ?? process.env;
   const dataDir = resolve(options.dataDir);
   const host = options.host ?? '127.0.0.1';
   const prefix = options.topicPrefix ?? 'buildfleet';
-  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
-  const onStop = (name: string, stop: () => Promise<void>): void => void stops.unshift({ name, stop });
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      for (const { name, stop: s } of stops) {
-        await s().catch((error: unknown) => logger.warn({ err: error, part: name }, 'up: stopping a part failed'));
-      }
-    })());
+  const lifecycle = options.lifecycle ?? createLifecycle({ logger, graceMs: 30_000, exit: () => undefined });
+  // Failed steps are logged by the lifecycle; stopping goes on with the next.
+  const stop = (): Promise<void> => lifecycle.shutdown('up stopped').catch(() => undefined);
+  const withSignal = signal ? { signal } : {};
 
   try {
     await mkdir(dataDir, { recursive: true });
     const sources = await prepareSources({ ...(options.sources ? { sources: options.sources } : {}), dataDir });
     const port = await freePort(host, options.port ?? 8080);
     const url = `http://${host}:${port}`;
-    const publicUrl = `${url}/repos`;
 
     const broker = new EmbeddedBroker();
     const busConfig: BusConfig = options.brokers
@@ -115,7 +111,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
         };
     const newBus = (name: string): Bus => {
       const bus = createBus({ ...busConfig, clientId: `up-${name}` }, logger, { embeddedBroker: broker });
-      onStop(`${name} bus`, () => bus.close());
+      lifecycle.onShutdown(`${name} bus`, () => bus.close());
       return bus;
     };
     const adminBus = newBus('admin');
@@ -124,33 +120,32 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
     await adminBus.ensureTopics(plannedTopics(prefix, topics));
 
     const store = await createFsArtifactStore({ root: join(dataDir, 'store') });
-    onStop('store', () => store.close());
+    lifecycle.onShutdown('store', () => store.close());
 
+    const engineSocket = await ensureEngine(options, dataDir, lifecycle, logger);
+    const signingKeyFile = await upSigningKeyFile(dataDir, env);
+    const settings = upSettings({
+      dataDir,
+      host,
+      port,
+      sourcesUrl: sources.url,
+      ...pick(options, ['branch', 'pollIntervalMs', 'leaseMs', 'slots', 'arches', 'buildroot']),
+      ...(engineSocket ? { engineSocket } : {}),
+      ...(signingKeyFile ? { signingKeyFile } : {}),
+    });
     const metrics = createMetrics({ defaultLabels: { service: 'all-in-one' } });
-    const info = createInfoService({
+
+    // The scheduler's push webhook on the API's port; it exists once the scheduler has started.
+    const late: { webhook?: SchedulerService['webhook'] } = {};
+    const info = await startInfoService(settings.info, {
       bus: newBus('info'),
       store,
       logger: logger.child({ service: 'info-service' }),
       metrics,
-      instanceId: 'up',
-      publicUrl,
-      serveRepos: true,
-      graphs: createGraphSource({
-        url: sources.url,
-        branch: options.branch ?? 'main',
-        workDir: join(dataDir, 'work', 'info-service'),
-        logger: logger.child({ service: 'info-service' }),
-      }),
-    });
-    const late: { webhook?: SchedulerService['webhook'] } = {};
-    const server = await info.listen({
-      host,
-      port,
-      logger,
       extraRoutes: [
         {
           method: 'POST',
-          prefix: '/hooks/git',
+          prefix: WEBHOOK_PATH,
           handle: (request, response) => {
             if (late.webhook) late.webhook(request, response);
             else
@@ -162,113 +157,61 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
           },
         },
       ],
+      ...withSignal,
     });
-    onStop('http server', () => server.close());
-    onStop('info service', () => info.stop());
-    await info.start(options.signal);
+    lifecycle.onShutdown('info service', () => info.stop(), { phase: 'drain' });
 
-    const workDir = join(dataDir, 'work');
-    await mkdir(join(workDir, 'collector'), { recursive: true });
-    const signer = await createSigner({
-      armoredPrivateKey: await upSigningKey(dataDir, env),
-      workDir: join(workDir, 'collector'),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    onStop('signer', () => signer.close());
-    const collector = createCollector({
-      instanceId: 'up',
+    const collector = await startCollectorService(settings.collector, {
       bus: newBus('collector'),
       store,
-      signer,
       logger: logger.child({ service: 'collector' }),
-      publicUrl,
-      workDir: join(workDir, 'collector', 'versions'),
-      keepVersions: 3,
-      coalesceMs: 200,
+      env,
+      ...withSignal,
     });
-    await collector.start();
-    onStop('collector', () => collector.stop());
+    lifecycle.onShutdown('collector', () => collector.stop(), { phase: 'drain' });
 
-    const engineSocket = await ensureEngine(options, dataDir, onStop, logger);
-    const runnerLogger = logger.child({ service: 'runner', runnerId: 'up' });
-    await mkdir(join(workDir, 'runner'), { recursive: true });
-    const runner = createRunner({
-      runnerId: 'up',
-      group: 'default',
-      arches: options.arches ?? ['x86_64'],
-      slots: options.slots ?? 1,
-      heartbeatMs: 5000,
-      graceMs: 10_000,
+    const runner = await startRunnerService(settings.runner, {
       bus: newBus('runner'),
-      logger: runnerLogger,
+      store,
+      logger: logger.child({ service: 'runner', runnerId: 'up' }),
       metrics,
-      job: {
-        sources: createSourceMirror({ cacheDir: join(dataDir, 'cache', 'git'), logger: runnerLogger }),
-        store,
-        buildroot: await chooseBuildroot({
-          preferred: options.buildroot ?? 'auto',
-          ...(engineSocket ? { engine: createDockerodeEngine({ socketPath: engineSocket }) } : {}),
-          cacheDir: join(dataDir, 'cache', 'buildroots'),
-          logger: runnerLogger,
-          ...(options.signal ? { signal: options.signal } : {}),
-        }),
-        // No registry in the one-machine mode: docker images stay in the engine (LOCAL_IMAGES).
-        builderFor: (kind) =>
-          builderFor(
-            kind,
-            engineSocket
-              ? {
-                  docker: {
-                    engine: createDockerodeEngine({ socketPath: engineSocket }),
-                    registry: LOCAL_IMAGES,
-                    tmpDir: join(dataDir, 'cache', 'docker-tmp'),
-                  },
-                }
-              : {},
-          ),
-        workDir: join(workDir, 'runner'),
-        limits: { memoryMb: 4096, pids: 4096, timeoutMinutes: 120 },
-        // Buildroots trust our own repositories by the collector's key itself, not by the store's key.asc.
-        ownRepositoriesKey: signer.publicKeyArmored,
-      },
+      env,
+      // No engine answered (or the buildroot needs none): no container buildroot, no docker builds.
+      ...(engineSocket ? {} : { noEngine: true }),
+      // Buildroots trust our own repositories by the collector's key itself, not by the store's key.asc.
+      ownRepositoriesKey: collector.signer.publicKeyArmored,
+      ...withSignal,
     });
-    await runner.start();
-    onStop('runner', () => runner.stop());
+    lifecycle.onShutdown('runner', () => runner.stop(), { phase: 'drain' });
 
-    const scheduler = await startSchedulerService({
-      settings: {
-        leaseMs: options.leaseMs ?? 60_000,
-        maxAttempts: 3,
-        checkIntervalMs: 1000,
-        workDir: join(workDir, 'scheduler'),
-        sources: {
-          url: sources.url,
-          branch: options.branch ?? 'main',
-          pollIntervalMs: options.pollIntervalMs ?? 5000,
-          webhookSecretEnv: 'BUILDFLEET_WEBHOOK_SECRET',
-        },
-      },
-      instanceId: 'up',
+    const scheduler = await startSchedulerService(settings.scheduler, {
       bus: newBus('scheduler'),
       logger: logger.child({ service: 'scheduler' }),
       metrics,
       env,
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...withSignal,
     });
     late.webhook = scheduler.webhook;
-    onStop('scheduler', () => scheduler.stop());
-    return { url, sourcesUrl: sources.url, info, store, scheduler, stop };
+    lifecycle.onShutdown('scheduler', () => scheduler.stop(), { phase: 'drain' });
+    return { url, sourcesUrl: sources.url, info: info.service, store, scheduler, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
+/** The options that are set, for the settings (exactOptionalPropertyTypes keeps absent keys absent). */
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (from[key] !== undefined) picked[key] = from[key];
+  return picked;
+}
+
 /** The engine socket to use: the configured one when it answers, else a Podman service of our own. */
 async function ensureEngine(
   options: AllInOneOptions,
   dataDir: string,
-  onStop: (name: string, stop: () => Promise<void>) => void,
+  lifecycle: Lifecycle,
   logger: Logger,
 ): Promise<string | undefined> {
   if (options.buildroot === 'host' || options.buildroot === 'chroot') return undefined;
@@ -277,7 +220,7 @@ async function ensureEngine(
   try {
     const socketPath = join(dataDir, 'run', 'podman.sock');
     const service = await startPodmanService({ socketPath, ...(options.signal ? { signal: options.signal } : {}) });
-    onStop('podman service', () => service.stop());
+    lifecycle.onShutdown('podman service', () => service.stop());
     logger.info({ socketPath }, 'up: started a Podman service for container buildroots');
     return socketPath;
   } catch (error) {

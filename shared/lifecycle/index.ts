@@ -8,3 +8,5 @@ export {
   type ShutdownStep,
   type SignalSource,
 } from './lifecycle.ts';
+export { instanceIdOf } from './instance-id.ts';
+export { stopInOrder, type RunningService, type ServiceDeps } from './service.ts';

@@ -9,15 +9,18 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { createCollector } from '../../collector/collector.ts';
-import { createInfoService } from '../../info-service/info-service.ts';
-import { createSigner } from '../../collector/signing/index.ts';
-import { chooseBuildroot } from '../../runner/buildroot/index.ts';
-import { builderFor } from '../../runner/builders/index.ts';
-import { createRunner, type Runner } from '../../runner/runner.ts';
+import { CollectorSettings } from '../../collector/config.ts';
+import { startCollectorService } from '../../collector/service.ts';
+import { InfoSettings } from '../../info-service/config.ts';
+import { startInfoService } from '../../info-service/service.ts';
+import { RunnerSettings } from '../../runner/config.ts';
+import type { Runner } from '../../runner/runner.ts';
+import { startRunnerService } from '../../runner/service.ts';
+import { SchedulerSettings } from '../../scheduler/config.ts';
 import { startSchedulerService, type SchedulerService } from '../../scheduler/service.ts';
 import { plannedTopics, type Bus } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import { loadConfig } from '../../shared/config/index.ts';
 import {
   decoderFor,
   topicNames,
@@ -26,7 +29,6 @@ import {
   type Deadletter,
   type TopicNames,
 } from '../../shared/messages/index.ts';
-import { createSourceMirror } from '../../shared/sources/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from './git.ts';
 import { testSigningKey } from './gpg.ts';
@@ -159,43 +161,46 @@ export async function startNoopCluster(options: {
   const work = await repos.tempDir('work');
   const store = await createFsArtifactStore({ root: join(work, 'store') });
   cleanups.push(() => store.close());
-  const signer = await createSigner({
-    armoredPrivateKey: (await testSigningKey()).armoredPrivateKey,
-    workDir: await repos.tempDir('signer'),
-  });
-  cleanups.push(() => signer.close());
-  const collector = createCollector({
-    instanceId: 'test-collector',
-    bus: newBus('collector'),
-    store,
-    signer,
-    logger,
-    publicUrl: 'http://127.0.0.1:1/repos',
-    workDir: join(work, 'collector'),
-    keepVersions: 2,
-    coalesceMs: 100,
-    retryMs: 1000,
-  });
-  await collector.start();
+  // The services as `buildfleet <service>` composes them, from settings parsed through their schemas.
+  const collector = await startCollectorService(
+    loadConfig(CollectorSettings, {
+      env: {},
+      defaults: {
+        id: 'test-collector',
+        publicUrl: 'http://127.0.0.1:1/repos',
+        workDir: join(work, 'collector'),
+        keepVersions: 2,
+        coalesceMs: 100,
+        retryMs: 1000,
+      },
+    }),
+    {
+      bus: newBus('collector'),
+      store,
+      logger,
+      env: { BUILDFLEET_SIGNING_KEY: (await testSigningKey()).armoredPrivateKey },
+    },
+  );
   cleanups.push(() => collector.stop());
 
   let apiUrl = '';
   if (options.infoService) {
-    const info = createInfoService({
-      bus: newBus('info'),
-      store,
-      logger,
-      instanceId: 'test-info',
-      publicUrl: 'http://127.0.0.1:1/repos',
-      serveRepos: true,
-      catchUpQuietMs: 500,
-      logSettleMs: 1000,
-    });
-    await info.start();
-    const server = await info.listen({ host: '127.0.0.1', port: 0, logger });
-    apiUrl = server.url;
+    const info = await startInfoService(
+      loadConfig(InfoSettings, {
+        env: {},
+        defaults: {
+          id: 'test-info',
+          http: { host: '127.0.0.1', port: 0 },
+          publicUrl: 'http://127.0.0.1:1/repos',
+          serveRepos: true,
+          catchUpQuietMs: 500,
+          logSettleMs: 1000,
+        },
+      }),
+      { bus: newBus('info'), store, logger },
+    );
+    apiUrl = info.url;
     cleanups.push(() => info.stop());
-    cleanups.push(() => server.close());
   }
 
   const busYaml = `bus: { type: kafka, brokers: [${options.brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix}, sessionTimeoutMs: 6000 }`;
@@ -222,24 +227,20 @@ export async function startNoopCluster(options: {
   let schedulerCount = 0;
   const startScheduler = async (): Promise<SchedulerService> => {
     schedulerCount += 1;
-    const service = await startSchedulerService({
-      settings: {
-        leaseMs: options.leaseMs ?? 5000,
-        maxAttempts: options.maxAttempts ?? 3,
-        checkIntervalMs: 200,
-        workDir: join(work, 'scheduler'),
-        sources: {
-          url: sources.url,
-          branch: 'main',
-          pollIntervalMs: options.pollIntervalMs ?? 0,
-          webhookSecretEnv: 'NO_SUCH_VARIABLE',
+    const service = await startSchedulerService(
+      loadConfig(SchedulerSettings, {
+        env: {},
+        defaults: {
+          id: `scheduler-${schedulerCount}`,
+          leaseMs: options.leaseMs ?? 5000,
+          maxAttempts: options.maxAttempts ?? 3,
+          checkIntervalMs: 200,
+          workDir: join(work, 'scheduler'),
+          sources: { url: sources.url, pollIntervalMs: options.pollIntervalMs ?? 0 },
         },
-      },
-      instanceId: `scheduler-${schedulerCount}`,
-      bus: newBus(`scheduler-${schedulerCount}`),
-      logger,
-      env: {},
-    });
+      }),
+      { bus: newBus(`scheduler-${schedulerCount}`), logger, env: {} },
+    );
     cleanups.push(() => service.stop());
     return service;
   };
@@ -290,28 +291,25 @@ export async function startNoopCluster(options: {
     async startRunner(runnerOptions = {}) {
       const id = runnerOptions.id ?? `runner-${randomUUID().slice(0, 6)}`;
       const dir = join(work, id);
-      await mkdir(join(dir, 'work'), { recursive: true });
-      const runner = createRunner({
-        runnerId: id,
-        group: runnerOptions.group ?? 'default',
-        arches: runnerOptions.arches ?? ['x86_64'],
-        slots: runnerOptions.slots ?? 4,
-        heartbeatMs: 1000,
-        graceMs: 2000,
-        bus: newBus(id),
-        logger,
-        job: {
-          sources: createSourceMirror({ cacheDir: join(dir, 'git'), logger }),
-          store,
-          buildroot: await chooseBuildroot({ preferred: 'host', cacheDir: join(dir, 'cache'), logger }),
-          builderFor,
-          workDir: join(dir, 'work'),
-          limits: { memoryMb: 1024, pids: 1024, timeoutMinutes: 20 },
-        },
-      });
-      await runner.start();
+      const runner = await startRunnerService(
+        loadConfig(RunnerSettings, {
+          env: {},
+          defaults: {
+            id,
+            group: runnerOptions.group ?? 'default',
+            arches: runnerOptions.arches ?? ['x86_64'],
+            slots: runnerOptions.slots ?? 4,
+            heartbeatMs: 1000,
+            graceMs: 2000,
+            workDir: join(dir, 'work'),
+            cacheDir: join(dir, 'cache'),
+            buildroot: 'host',
+          },
+        }),
+        { bus: newBus(id), store, logger, env: {}, noEngine: true },
+      );
       cleanups.push(() => runner.stop());
-      return runner;
+      return runner.runner;
     },
     async startRunnerProcess(runnerOptions) {
       const dir = join(work, runnerOptions.id);
