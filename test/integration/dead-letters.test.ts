@@ -5,29 +5,25 @@
  * runner, collector, info service on real Kafka) goes on building and answering.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { consumerGroupNames, type BuildRecord } from '../../shared/messages/index.ts';
 import { useKafka } from '../harness/kafka.ts';
-import { startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
+import { submitOne, useNoopCluster } from '../harness/noop-cluster-hooks.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const { brokers } = await useKafka();
 
 describe('malformed messages on every consumed topic', { timeout: 300_000 }, () => {
-  let cluster: NoopCluster;
-
-  before(async () => {
-    cluster = await startNoopCluster({
+  const cluster = useNoopCluster(
+    {
       brokers,
       infoService: true,
       files: { 'projects/d/ok/buildfleet.yml': 'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64 }]\n' },
-    });
-    await cluster.startRunner({ id: 'runner-d', slots: 1 });
-  });
-
-  after(async () => {
-    await cluster?.stop();
-  });
+    },
+    async () => {
+      await cluster.startRunner({ id: 'runner-d', slots: 1 });
+    },
+  );
 
   it('go to the dead-letter topic with reason and group, and every service keeps working', async () => {
     const { topics, bus, prefix } = cluster;
@@ -85,10 +81,7 @@ describe('malformed messages on every consumed topic', { timeout: 300_000 }, () 
     );
 
     // Everything still works: a good submission is built, published and answered by the API.
-    const s = await cluster.submit('projects/d/ok');
-    await waitFor(() => cluster.buildIdsOf(s.submitId).length === 1, 'the good submission');
-    const [id] = cluster.buildIdsOf(s.submitId);
-    assert.ok(id);
+    const { id } = await submitOne(cluster, 'projects/d/ok', 'the good submission');
     const end = await cluster.reached(id, ['published', 'failed']);
     assert.equal(end.state, 'published', JSON.stringify(end.error));
     await waitFor(

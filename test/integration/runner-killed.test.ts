@@ -4,38 +4,26 @@
  * it exactly once. Real Kafka, real `buildfleet runner` processes, real git and collector.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
+import { describe, it } from 'node:test';
+import { submitOne, useNoopCluster } from '../harness/noop-cluster-hooks.ts';
 import { useKafka } from '../harness/kafka.ts';
-import { waitFor } from '../harness/wait.ts';
 
 const { brokers } = await useKafka();
 
 describe('a runner killed in the middle of a build', { timeout: 300_000 }, () => {
-  let cluster: NoopCluster;
-
-  before(async () => {
-    cluster = await startNoopCluster({
-      brokers,
-      leaseMs: 4000,
-      maxAttempts: 3,
-      files: {
-        'projects/k/long/buildfleet.yml':
-          'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64, runnerGroup: kill }]\nnoop: { ms: 6000 }\n',
-      },
-    });
-  });
-
-  after(async () => {
-    await cluster?.stop();
+  const cluster = useNoopCluster({
+    brokers,
+    leaseMs: 4000,
+    maxAttempts: 3,
+    files: {
+      'projects/k/long/buildfleet.yml':
+        'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64, runnerGroup: kill }]\nnoop: { ms: 6000 }\n',
+    },
   });
 
   it('is re-dispatched when its lease runs out, built by another runner and published once (attempt 2)', async () => {
     const doomed = await cluster.startRunnerProcess({ id: 'doomed', group: 'kill' });
-    const s = await cluster.submit('projects/k/long');
-    await waitFor(() => cluster.buildIdsOf(s.submitId).length === 1, 'the build');
-    const [id] = cluster.buildIdsOf(s.submitId);
-    assert.ok(id);
+    const { id } = await submitOne(cluster, 'projects/k/long', 'the build');
     const claimed = await cluster.reached(id, ['claimed']);
     assert.equal(claimed.runnerId, 'doomed');
     assert.equal(claimed.attempt, 1);

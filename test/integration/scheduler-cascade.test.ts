@@ -7,11 +7,12 @@
  * published exactly once, none skipped.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { BuildEvent } from '../../shared/messages/index.ts';
 import { cli } from '../harness/cli-process.ts';
 import { useKafka } from '../harness/kafka.ts';
-import { noopPackage, startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
+import { noopPackage } from '../harness/noop-cluster.ts';
+import { firstImportSubmitted, useNoopCluster } from '../harness/noop-cluster-hooks.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const { brokers } = await useKafka();
@@ -21,10 +22,8 @@ const noop = noopPackage;
 const DIST = 'format: deb\nbase: { image: localhost/none:1 }\n';
 
 describe('cascades of rebuilds (real Kafka, runners, collector)', { timeout: 600_000 }, () => {
-  let cluster: NoopCluster;
-
-  before(async () => {
-    cluster = await startNoopCluster({
+  const cluster = useNoopCluster(
+    {
       brokers,
       pollIntervalMs: 300,
       infoService: true,
@@ -52,19 +51,13 @@ describe('cascades of rebuilds (real Kafka, runners, collector)', { timeout: 600
           ]),
         ),
       },
-    });
-    await cluster.startRunner({ id: 'runner-a', slots: 4 });
-    await waitFor(
-      () => cluster.events.filter((e) => e.state === 'submitted' && e.submitId?.startsWith('change:')).length >= 15,
-      'the first import',
-      120_000,
-    );
-    await waitFor(() => unfinished().length === 0, 'the first import to end', 180_000);
-  });
-
-  after(async () => {
-    await cluster?.stop();
-  });
+    },
+    async () => {
+      await cluster.startRunner({ id: 'runner-a', slots: 4 });
+      await firstImportSubmitted(cluster, 15);
+      await waitFor(() => unfinished().length === 0, 'the first import to end', 180_000);
+    },
+  );
 
   const ENDS = ['published', 'failed', 'cancelled', 'superseded'];
   function unfinished(): string[] {

@@ -7,9 +7,10 @@
  * ordered by the watcher's batches; a scheduler restarted while a build waits keeps the order.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { BuildEvent } from '../../shared/messages/index.ts';
-import { noopPackage, startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
+import { noopPackage } from '../harness/noop-cluster.ts';
+import { firstImportSubmitted, oneBuildOf, useNoopCluster } from '../harness/noop-cluster-hooks.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -18,10 +19,8 @@ const { brokers } = await useKafka();
 const noop = noopPackage;
 
 describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000 }, () => {
-  let cluster: NoopCluster;
-
-  before(async () => {
-    cluster = await startNoopCluster({
+  const cluster = useNoopCluster(
+    {
       brokers,
       pollIntervalMs: 300,
       files: {
@@ -40,30 +39,24 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
         'projects/r/lib/buildfleet.yml': noop({ ms: 4000, provides: ['libr'] }),
         'projects/r/app/buildfleet.yml': noop({ needs: ['libr'] }),
       },
-    });
-    await cluster.startRunner({ id: 'runner-a', slots: 4 });
-    // The first poll submits every package once; let those builds end before the tests start.
-    await waitFor(
-      () => cluster.events.filter((e) => e.state === 'submitted' && e.submitId?.startsWith('change:')).length >= 14,
-      'the first import',
-      120_000,
-    );
-    await waitFor(
-      () => {
-        const ids = new Set(cluster.events.filter((e) => e.submitId?.startsWith('change:')).map((e) => e.buildId));
-        const ended = new Set(
-          cluster.events.filter((e) => ['published', 'failed', 'cancelled'].includes(e.state)).map((e) => e.buildId),
-        );
-        return [...ids].every((id) => ended.has(id));
-      },
-      'the first import to end',
-      180_000,
-    );
-  });
-
-  after(async () => {
-    await cluster?.stop();
-  });
+    },
+    async () => {
+      await cluster.startRunner({ id: 'runner-a', slots: 4 });
+      // The first poll submits every package once; let those builds end before the tests start.
+      await firstImportSubmitted(cluster, 14);
+      await waitFor(
+        () => {
+          const ids = new Set(cluster.events.filter((e) => e.submitId?.startsWith('change:')).map((e) => e.buildId));
+          const ended = new Set(
+            cluster.events.filter((e) => ['published', 'failed', 'cancelled'].includes(e.state)).map((e) => e.buildId),
+          );
+          return [...ids].every((id) => ended.has(id));
+        },
+        'the first import to end',
+        180_000,
+      );
+    },
+  );
 
   /**
    * A new commit with main's tree, on a side branch (the watcher follows main only): builds of it
@@ -86,12 +79,7 @@ describe('dependency order (real Kafka, runners, collector)', { timeout: 600_000
     cluster.events.findIndex((e) => e.buildId === buildId && e.state === state);
   const count = (buildId: string, state: string): number =>
     cluster.events.filter((e) => e.buildId === buildId && e.state === state).length;
-  const oneBuild = async (submitId: string): Promise<string> => {
-    await waitFor(() => cluster.buildIdsOf(submitId).length === 1, `the build of ${submitId}`);
-    const [id] = cluster.buildIdsOf(submitId);
-    assert.ok(id);
-    return id;
-  };
+  const oneBuild = (submitId: string): Promise<string> => oneBuildOf(cluster, submitId, `the build of ${submitId}`);
 
   it('the first import built every package in order: app after lib was published', () => {
     const first = (project: string): string => {

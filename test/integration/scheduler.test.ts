@@ -5,9 +5,9 @@
  * of submissions (nothing lost, nothing doubled). Malformed input: dead-letters.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { BuildSubmit } from '../../shared/messages/index.ts';
-import { startNoopCluster, type NoopCluster } from '../harness/noop-cluster.ts';
+import { submitOne, useNoopCluster } from '../harness/noop-cluster-hooks.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -17,10 +17,8 @@ const noop = (ms: number, extra = '') =>
 const STREAM = Array.from({ length: 16 }, (_, i) => `projects/stream/p${String(i).padStart(2, '0')}`);
 
 describe('scheduler (real Kafka, runners, collector, git)', { timeout: 600_000 }, () => {
-  let cluster: NoopCluster;
-
-  before(async () => {
-    cluster = await startNoopCluster({
+  const cluster = useNoopCluster(
+    {
       brokers,
       files: {
         'projects/n/quick/buildfleet.yml': noop(100),
@@ -30,13 +28,11 @@ describe('scheduler (real Kafka, runners, collector, git)', { timeout: 600_000 }
         'projects/n/broken/buildfleet.yml': 'kind: noop\ntargets: [{ dist: bookworm, arch: x86_64, colour: red }]\n',
         ...Object.fromEntries(STREAM.map((p) => [`${p}/buildfleet.yml`, noop(50)])),
       },
-    });
-    await cluster.startRunner({ id: 'runner-a', slots: 4 });
-  });
-
-  after(async () => {
-    await cluster?.stop();
-  });
+    },
+    async () => {
+      await cluster.startRunner({ id: 'runner-a', slots: 4 });
+    },
+  );
 
   it('the same submitId twice is one build, built and published once', async () => {
     const first = await cluster.submit('projects/n/quick');
@@ -57,10 +53,7 @@ describe('scheduler (real Kafka, runners, collector, git)', { timeout: 600_000 }
   });
 
   it('reuses a running build of the same key and commit, and a newer commit supersedes it', async () => {
-    const a = await cluster.submit('projects/n/slow');
-    await waitFor(() => cluster.buildIdsOf(a.submitId).length === 1, 'the slow build');
-    const [slowId] = cluster.buildIdsOf(a.submitId);
-    assert.ok(slowId);
+    const { id: slowId } = await submitOne(cluster, 'projects/n/slow', 'the slow build');
     await cluster.reached(slowId, ['building']);
     const b = await cluster.submit('projects/n/slow');
     await waitFor(() => cluster.buildIdsOf(b.submitId).length === 1, 'an answer to the second submission');
@@ -82,10 +75,7 @@ describe('scheduler (real Kafka, runners, collector, git)', { timeout: 600_000 }
   });
 
   it('a build for a runner group with no runner waits with the reason, and goes on when a runner joins', async () => {
-    const s = await cluster.submit('projects/n/arm');
-    await waitFor(() => cluster.buildIdsOf(s.submitId).length === 1, 'the arm build');
-    const [id] = cluster.buildIdsOf(s.submitId);
-    assert.ok(id);
+    const { id } = await submitOne(cluster, 'projects/n/arm', 'the arm build');
     const waiting = await cluster.reached(id, ['waiting']);
     assert.equal(waiting.reason, 'no runner for arm.aarch64');
     await cluster.startRunner({ id: 'runner-arm', group: 'arm', arches: ['aarch64'], slots: 1 });
@@ -95,10 +85,7 @@ describe('scheduler (real Kafka, runners, collector, git)', { timeout: 600_000 }
   });
 
   it('a package with broken metadata fails its build with the file and field named', async () => {
-    const s = await cluster.submit('projects/n/broken');
-    await waitFor(() => cluster.buildIdsOf(s.submitId).length === 1, 'the failed submission');
-    const [id] = cluster.buildIdsOf(s.submitId);
-    assert.ok(id);
+    const { id } = await submitOne(cluster, 'projects/n/broken', 'the failed submission');
     const failed = await cluster.reached(id, ['failed']);
     assert.equal(failed.error?.code, 'metadata-invalid');
     assert.match(failed.error?.message ?? '', /projects\/n\/broken\/buildfleet\.yml/);
