@@ -15,8 +15,6 @@ import { publishVersion } from './publish/version-publisher.ts';
 import { readRpmHeader, writeRpmRepository } from './rpm/index.ts';
 import type { Signer } from './signing/index.ts';
 
-export { MANIFEST_FILE } from './publish/manifest.ts';
-
 const FORMAT_OF: Partial<Record<ArtifactKind, RepoFormat>> = {
   deb: 'apt',
   'deb-source': 'apt',

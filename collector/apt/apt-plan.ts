@@ -55,7 +55,7 @@ export function poolDirectory(source: string): string {
   return `pool/main/${prefix}/${source}`;
 }
 
-export function debFileName(binary: Pick<AptBinaryPackage, 'name' | 'version' | 'arch'>): string {
+function debFileName(binary: Pick<AptBinaryPackage, 'name' | 'version' | 'arch'>): string {
   return `${binary.name}_${versionWithoutEpoch(binary.version)}_${binary.arch}.deb`;
 }
 

@@ -5,7 +5,7 @@ import { runCommand } from '../../shared/exec/index.ts';
 import type { AptBinaryPackage, AptSourcePackage } from './apt-plan.ts';
 
 /** Fields of a deb822 paragraph (control file, .dsc), continuation lines kept in the value. */
-export function parseControlParagraph(text: string): Map<string, string> {
+function parseControlParagraph(text: string): Map<string, string> {
   const fields = new Map<string, string>();
   let current: string | undefined;
   for (const line of text.split('\n')) {

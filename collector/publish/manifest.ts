@@ -4,7 +4,7 @@ import type { ArtifactStore } from '../../shared/storage/index.ts';
 
 export const MANIFEST_FILE = 'buildfleet-manifest.json';
 /** Build ids remembered (so a redelivered success is not added twice), newest kept. */
-export const MANIFEST_BUILDS_KEPT = 10_000;
+const MANIFEST_BUILDS_KEPT = 10_000;
 
 export interface Manifest {
   /** Build ids whose artifacts went into this repository (newest last). */

@@ -28,7 +28,7 @@ export interface RpmPlanOptions {
   keepVersions?: number;
 }
 
-export const DEFAULT_KEEP_VERSIONS = 3;
+const DEFAULT_KEEP_VERSIONS = 3;
 
 const SOURCE_ARCHES = new Set(['src', 'nosrc']);
 // rpm allows more in names, but nothing that could leave the arch directory or hide a file.
@@ -77,7 +77,7 @@ export function planRpmRepository(packages: readonly RpmPackage[], options: RpmP
 }
 
 /** The path of a package inside the repository; throws 'metadata-invalid' for fields unsafe in a file name. */
-export function rpmTargetPath(pkg: RpmPackage): string {
+function rpmTargetPath(pkg: RpmPackage): string {
   for (const field of ['name', 'version', 'release', 'arch'] as const) {
     if (!SAFE_FIELD.test(pkg[field])) {
       throw new BuildfleetError(

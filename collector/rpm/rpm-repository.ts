@@ -36,7 +36,7 @@ export interface RpmRepositoryVersion {
 }
 
 /** Public key files at the repository root; clients point `gpgkey=` at one of them. */
-export const RPM_KEY_FILES = ['key.asc', 'RPM-GPG-KEY-buildfleet'] as const;
+const RPM_KEY_FILES = ['key.asc', 'RPM-GPG-KEY-buildfleet'] as const;
 // Keeps each rpmsign command line well under the kernel's argument limit.
 const SIGN_BATCH = 200;
 const COMMAND_TIMEOUT_MS = 10 * 60_000;

@@ -11,9 +11,7 @@ import { defaultLibsDir, describeExit, existingClusterId, launchNode, logTail, t
 import { freePorts } from './ports.ts';
 import { waitForKafka } from './readiness.ts';
 
-export type { ExitStatus } from './jvm-process.ts';
 export type { KafkaBroker } from './kafka-broker.ts';
-export { freePort, freePorts } from './ports.ts';
 
 export interface BrokerOptions {
   /** Configuration, logs and Kafka's storage. Created when missing; reused when already formatted. */

@@ -15,7 +15,7 @@ import {
 } from './config.ts';
 import { launchJvm, type ExitStatus, type JvmProcess } from './jvm-process.ts';
 
-export const KAFKA_VERSION = '4.4.0';
+const KAFKA_VERSION = '4.4.0';
 
 /** Where infra/kafka/install.sh puts the broker jars. */
 export const defaultLibsDir = fileURLToPath(new URL('../../.cache/kafka/libs', import.meta.url));

@@ -12,7 +12,7 @@
 import { scratchDirPreamble } from './script-preamble.ts';
 
 /** Files dpkg-buildpackage leaves next to the tree that are results: binary and source packages, build records. */
-export const DEB_RESULT_PATTERNS = [
+const DEB_RESULT_PATTERNS = [
   '*.deb',
   '*.udeb',
   '*.ddeb',

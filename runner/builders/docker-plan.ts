@@ -12,7 +12,7 @@ export const BASE_IMAGE_ARG = 'BUILDFLEET_BASE_IMAGE';
 /** The file a docker build leaves in its output directory: the record of the push. */
 export const DOCKER_RECORD_FILE = 'docker-image.json';
 /** Label on every image a docker build makes, so an engine's leftovers can be found and pruned. */
-export const DOCKER_IMAGE_LABEL = 'org.buildfleet.docker';
+const DOCKER_IMAGE_LABEL = 'org.buildfleet.docker';
 
 /** A docker tag: up to 128 of `[A-Za-z0-9_.-]`, not starting with `.` or `-`. */
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

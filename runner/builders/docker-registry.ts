@@ -8,7 +8,7 @@ import { BuildfleetError } from '../../shared/errors/index.ts';
 import type { RegistryAuth } from '../engine/index.ts';
 
 /** `host[:port]` with an optional path below it: `registry.example.com/team`, `127.0.0.1:5000`. */
-export const REGISTRY_PATTERN = '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$';
+const REGISTRY_PATTERN = '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$';
 
 /** `runner.docker`: without it, docker images stay in the runner's engine, tagged but not pushed (LOCAL_IMAGES). */
 export const DockerRegistrySettings = Type.Object({

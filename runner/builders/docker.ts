@@ -192,7 +192,7 @@ export function createDockerBuilder(options: DockerBuilderOptions): Builder<Dock
 }
 
 /** The docker-image artifacts of the record a build left in outDir; none when there is no record. */
-export async function collectDockerArtifacts(outDir: string): Promise<CollectedArtifact[]> {
+async function collectDockerArtifacts(outDir: string): Promise<CollectedArtifact[]> {
   const path = join(outDir, DOCKER_RECORD_FILE);
   let text: string;
   try {

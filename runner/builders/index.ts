@@ -18,35 +18,21 @@ import {
   type NoopBuildContext,
 } from './types.ts';
 
-export {
-  BUILDER_KINDS,
-  type Builder,
-  type BuilderKind,
-  type BuildContext,
-  type BuildTarget,
-  type CollectedArtifact,
-} from './types.ts';
+export { type Builder, type CollectedArtifact } from './types.ts';
 export { artifactKindOf, collectArtifacts } from './artifacts.ts';
-export { createDebBuilder } from './deb.ts';
-export { createNoopBuilder, noopArtifactBytes, noopArtifactName, NOOP_SUFFIX } from './noop.ts';
-export { createRpmBuilder } from './rpm.ts';
-export { collectDockerArtifacts, createDockerBuilder, type DockerBuilderOptions } from './docker.ts';
+
+export { noopArtifactBytes, noopArtifactName } from './noop.ts';
+
+export { type DockerBuilderOptions } from './docker.ts';
 export {
   BASE_IMAGE_ARG,
   DOCKER_RECORD_FILE,
   dockerArtifactsOf,
   planDockerBuild,
-  type DockerBuildPlan,
   type DockerPushRecord,
 } from './docker-plan.ts';
-export {
-  DockerRegistrySettings,
-  dockerRegistryFrom,
-  LOCAL_IMAGES,
-  registryHost,
-  type DockerRegistry,
-} from './docker-registry.ts';
-export { collectKiwiArtifacts, createKiwiBuilder, type KiwiBuilderOptions } from './kiwi.ts';
+export { dockerRegistryFrom, LOCAL_IMAGES, registryHost } from './docker-registry.ts';
+export { collectKiwiArtifacts, type KiwiBuilderOptions } from './kiwi.ts';
 export {
   displayedLine,
   kiwiArtifactKindOf,
@@ -56,17 +42,9 @@ export {
   kiwiErrorOf,
   mountPointsUnder,
   unameArchOf,
-  type KiwiBuildPlan,
-  type KiwiRootDirs,
 } from './kiwi-plan.ts';
-export { DEB_RESULT_PATTERNS } from './deb-script.ts';
-export { FAILURE_TAIL_LINES } from './build-step.ts';
-export {
-  debianRelationsForBuildRequires,
-  PKGCONFIG_TO_DEBIAN,
-  RPM_TO_DEBIAN,
-  type MappedBuildRequires,
-} from './rpm-requires.ts';
+
+export { debianRelationsForBuildRequires } from './rpm-requires.ts';
 
 /** Whether this runner has a builder for a package kind. */
 export function isBuilderKind(kind: BuildKind): kind is BuilderKind {

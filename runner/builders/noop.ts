@@ -14,7 +14,7 @@ import { collectArtifacts } from './artifacts.ts';
 import type { Builder, NoopBuildContext } from './types.ts';
 
 /** Suffix of the file a noop build writes; artifactKindOf() calls it 'other'. */
-export const NOOP_SUFFIX = '.noop';
+const NOOP_SUFFIX = '.noop';
 
 /** Pure: `hello_0123456789ab.noop`. */
 export function noopArtifactName(name: string, commit: string): string {

@@ -18,7 +18,7 @@
 const DROPPED = new Set(['rpm', 'rpm-build', 'rpmbuild', 'redhat-rpm-config', 'perl-generators']);
 
 /** rpm package names (Fedora/openSUSE spelling) whose Debian package has another name. */
-export const RPM_TO_DEBIAN: Readonly<Record<string, string>> = {
+const RPM_TO_DEBIAN: Readonly<Record<string, string>> = {
   'gcc-c++': 'g++',
   'libstdc++-devel': 'g++',
   'glibc-devel': 'libc6-dev',
@@ -45,7 +45,7 @@ export const RPM_TO_DEBIAN: Readonly<Record<string, string>> = {
 };
 
 /** pkg-config module names (`pkgconfig(zlib)`) and the Debian -dev package that has the .pc file. */
-export const PKGCONFIG_TO_DEBIAN: Readonly<Record<string, string>> = {
+const PKGCONFIG_TO_DEBIAN: Readonly<Record<string, string>> = {
   zlib: 'zlib1g-dev',
   popt: 'libpopt-dev',
   openssl: 'libssl-dev',

@@ -26,7 +26,7 @@ export function normalisedReference(image: string): string {
   return lastPart.includes(':') ? image : `${image}:latest`;
 }
 
-export function isDigestReference(image: string): boolean {
+function isDigestReference(image: string): boolean {
   return image.includes('@');
 }
 

@@ -11,10 +11,10 @@ import type { BuildrootBase, BuildrootDist, DistBootstrap } from './types.ts';
 /** Bump when base images are made differently (other mmdebstrap options). */
 const BASE_RECIPE_VERSION = 1;
 
-export const DEFAULT_VARIANT = 'minbase';
-export const DEFAULT_COMPONENTS: readonly string[] = ['main'];
+const DEFAULT_VARIANT = 'minbase';
+const DEFAULT_COMPONENTS: readonly string[] = ['main'];
 
-export function sha256(text: string): string {
+function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 

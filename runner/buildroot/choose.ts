@@ -28,7 +28,7 @@ export interface ChooseBuildrootOptions {
 export type Availability = { ok: true } | { ok: false; reason: string };
 
 /** Whether this process can make and enter chroot trees: root, mmdebstrap, and unshare with a new network. */
-export async function chrootAvailability(signal?: AbortSignal): Promise<Availability> {
+async function chrootAvailability(signal?: AbortSignal): Promise<Availability> {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'the chroot buildroot needs root' };
   const probes: [string, string[]][] = [
     ['mmdebstrap', ['--version']],

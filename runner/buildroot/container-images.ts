@@ -14,7 +14,7 @@ import { STEP_DIR, type PackageSources } from './package-sources.ts';
 import { describeBase, type BuildrootDist, type BuildrootLineListener, type DistBootstrap } from './types.ts';
 
 /** Labels on our images, so they can be listed and pruned. */
-export const IMAGE_LABELS = { layer: 'org.buildfleet.layer', dist: 'org.buildfleet.dist' } as const;
+const IMAGE_LABELS = { layer: 'org.buildfleet.layer', dist: 'org.buildfleet.dist' } as const;
 
 interface LayerOptions {
   engine: ContainerEngine;

@@ -28,7 +28,7 @@ export interface ContainerBuildrootOptions {
 }
 
 /** Label on every build container, so leftovers of a crashed runner can be found. */
-export const BUILD_CONTAINER_LABEL = 'org.buildfleet.buildroot';
+const BUILD_CONTAINER_LABEL = 'org.buildfleet.buildroot';
 
 /** Process-wide: two prepares of one image in this process make it once, whichever Buildroot they use. */
 const imageLocks = new KeyedLock();

@@ -11,7 +11,7 @@ import type { BuildrootDist } from './types.ts';
  * `rpm` package brings rpmbuild (its rpm database knows nothing of dpkg's packages, so builders
  * run `rpmbuild --nodeps`; BuildRequires are installed here as Debian packages).
  */
-export const FORMAT_PACKAGES = {
+const FORMAT_PACKAGES = {
   deb: ['build-essential', 'dpkg-dev', 'fakeroot'],
   rpm: ['rpm'],
 } as const satisfies Record<BuildrootDist['format'], readonly string[]>;

@@ -8,7 +8,7 @@ import type { BuildrootLineListener, DistBootstrap } from './types.ts';
 const BOOTSTRAP_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** mmdebstrap's argv; `target` ending in .tar makes a tarball, else a directory. `hooks`: e.g. --customize-hook. */
-export function mmdebstrapArgs(bootstrap: DistBootstrap, target: string, hooks: readonly string[] = []): string[] {
+function mmdebstrapArgs(bootstrap: DistBootstrap, target: string, hooks: readonly string[] = []): string[] {
   const settings = normalisedBootstrap(bootstrap);
   return [
     `--variant=${settings.variant}`,

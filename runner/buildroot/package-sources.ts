@@ -73,7 +73,7 @@ export function aptSourceLine(source: AptSource): string {
 }
 
 /** The URL apt sees for a local copy of our repository. */
-export function ownSourceUrl(source: OwnSource): string {
+function ownSourceUrl(source: OwnSource): string {
   return `file:${STEP_DIR}/sources/own/${source.dir}`;
 }
 

@@ -2,7 +2,7 @@
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { BUILD_PATHS, BUILDER_USER, type BuildrootRunOptions, type RunLimits } from './types.ts';
 
-export const DEFAULT_RUN_LIMITS = { memoryMb: 4096, pids: 4096, timeoutMs: 2 * 60 * 60 * 1000 } as const;
+const DEFAULT_RUN_LIMITS = { memoryMb: 4096, pids: 4096, timeoutMs: 2 * 60 * 60 * 1000 } as const;
 
 export interface CompiledLimits {
   memoryBytes: number;

@@ -169,7 +169,7 @@ export function createDockerodeEngine(options: DockerodeEngineOptions): Containe
 }
 
 /** dockerode's ping takes an abortSignal, which @types/dockerode 4 does not declare. */
-export function pingWithSignal(docker: Docker, signal: AbortSignal): Promise<unknown> {
+function pingWithSignal(docker: Docker, signal: AbortSignal): Promise<unknown> {
   const ping = docker.ping.bind(docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
   return ping({ abortSignal: signal });
 }

@@ -2,7 +2,7 @@ import { BuildfleetError, toBuildfleetError } from '../errors/index.ts';
 import type { OutgoingMessage } from './port.ts';
 
 /** Serialises a message value: JSON, or the bytes as they are. */
-export function encodeValue(value: unknown): Buffer {
+function encodeValue(value: unknown): Buffer {
   if (Buffer.isBuffer(value)) return value;
   const text = JSON.stringify(value);
   if (text === undefined) {

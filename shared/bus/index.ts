@@ -6,7 +6,7 @@ import { createKafkaBus, type KafkaBusOptions } from './kafka/bus.ts';
 import type { Bus } from './port.ts';
 
 export type * from './port.ts';
-export { BusHeaders } from './port.ts';
+
 export { EmbeddedBroker } from './embedded/broker.ts';
 export { plannedTopics, TopicsConfig } from './topic-plan.ts';
 

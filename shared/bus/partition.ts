@@ -10,7 +10,7 @@ const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
 /** Pure: Kafka's murmur2 of the UTF-8 bytes of `key`, as a signed 32-bit integer. */
-export function murmur2(key: string | Buffer): number {
+function murmur2(key: string | Buffer): number {
   const data = typeof key === 'string' ? Buffer.from(key) : key;
   const { length } = data;
   let h = (SEED ^ length) | 0;

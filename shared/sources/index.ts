@@ -4,14 +4,8 @@
  * predecessor's .cb/cloud_builder.yml), dists/<name>.yml, and build dependencies read from
  * debian/control and spec files. docs/sources.md is the user documentation.
  */
-export type {
-  SourceRepo,
-  CheckoutRequest,
-  CheckoutResult,
-  ResolveRefRequest,
-  ChangedPathsRequest,
-} from './git/port.ts';
-export { createSourceMirror, type SourceMirrorOptions } from './git/mirror.ts';
+export type { SourceRepo } from './git/port.ts';
+export { createSourceMirror } from './git/mirror.ts';
 export { isFullCommitId, mirrorDirName, normaliseRepoUrl, redactCredentials } from './git/repo-url.ts';
 export * from './metadata/index.ts';
 export * from './graph/index.ts';

@@ -182,11 +182,10 @@ describe('docker registry settings', () => {
 });
 
 describe('docker builder', () => {
-  it('needs a registry: without one a docker build is kind-unsupported', () => {
+  it('needs a container engine: without one a docker build is kind-unsupported', () => {
     assert.throws(
       () => builderFor('docker'),
-      (error: unknown) =>
-        isBuildfleetError(error, 'kind-unsupported') && /runner\.docker\.registry/.test(error.message),
+      (error: unknown) => isBuildfleetError(error, 'kind-unsupported') && /container engine/.test(error.message),
     );
     const builder = builderFor('docker', {
       docker: {

@@ -133,7 +133,7 @@ export async function fetchEverything(
   }
 }
 
-export function commitMissing(mirror: Mirror, commit: string): BuildfleetError {
+function commitMissing(mirror: Mirror, commit: string): BuildfleetError {
   return new BuildfleetError('source-commit-missing', `commit ${commit} does not exist in ${mirror.shownUrl}`, {
     context: { url: mirror.shownUrl, commit },
   });

@@ -20,7 +20,7 @@ export function parseLsRemote(output: string): Map<string, string> {
 }
 
 /** The refs a short name may stand for, most preferred first. */
-export function candidateRefNames(ref: string): string[] {
+function candidateRefNames(ref: string): string[] {
   if (ref === 'HEAD') return ['HEAD'];
   if (ref.startsWith('refs/')) return [ref];
   return [`refs/${ref}`, `refs/tags/${ref}`, `refs/heads/${ref}`];

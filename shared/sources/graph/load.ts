@@ -96,7 +96,7 @@ function nodesOf(spec: PackageSpec, names: ProvidesNeeds, dists: ReadonlySet<str
 }
 
 /** Reads the package's build file; what a kind provides and needs is in docs/graph.md. */
-export async function providesNeedsOf(spec: PackageSpec): Promise<ProvidesNeeds> {
+async function providesNeedsOf(spec: PackageSpec): Promise<ProvidesNeeds> {
   const read = (file: string | undefined): Promise<string> => {
     if (file === undefined) {
       throw new BuildfleetError('metadata-invalid', `${spec.project}: no build file for kind ${spec.kind}`);

@@ -80,7 +80,7 @@ const RICH_KEYWORDS = new Set(['and', 'or', 'if', 'else', 'with', 'without', 'un
 const RICH_TOKEN = /[<>=]+|[^\s()<>=]+(?:\([^()]*\))?/g;
 
 /** `x >= 1` -> [x]; `pkgconfig(x)` -> [pkgconfig(x)]; `(a >= 1 or pkgconfig(b))` -> [a, pkgconfig(b)]. */
-export function rpmNames(relation: string): string[] {
+function rpmNames(relation: string): string[] {
   if (!relation.startsWith('(')) return [relation.split(' ')[0] ?? relation];
   const names: string[] = [];
   let afterOperator = false;

@@ -10,9 +10,9 @@ import { DIST_NAME_PATTERN, DistFileSchema, type BootstrapTool, type DistFile, t
 import { metadataInvalid, problemError, readYamlSource, type YamlSource } from './yaml-source.ts';
 
 export const DISTS_DIR = 'dists';
-export const DEFAULT_RUNNER_GROUP = 'default';
+const DEFAULT_RUNNER_GROUP = 'default';
 /** Default bootstrap variant: the smallest set that can build packages (essential + apt + build-essential). */
-export const DEFAULT_BOOTSTRAP_VARIANT = 'buildd';
+const DEFAULT_BOOTSTRAP_VARIANT = 'buildd';
 
 /** Variants each tool knows (mmdebstrap(1), debootstrap(8)). */
 const VARIANTS: Record<BootstrapTool, readonly string[]> = {
@@ -97,7 +97,7 @@ export interface RpmDist extends DistCommon {
 
 export type DistSpec = DebDist | RpmDist;
 
-export function distFile(name: string): string {
+function distFile(name: string): string {
   return `${DISTS_DIR}/${name}.yml`;
 }
 
@@ -145,7 +145,7 @@ export async function listDists(repoDir: string): Promise<string[]> {
 }
 
 /** Checks the parsed file and fills defaults. Exported for tests of the rules without files. */
-export function distFromSource(name: string, source: YamlSource): DistSpec {
+function distFromSource(name: string, source: YamlSource): DistSpec {
   const data = checkSchema(source, DistFileSchema, 'dist');
   const base = baseOf(data, source);
   const common = {

@@ -14,7 +14,7 @@ export interface KiwiOption {
 }
 
 /** The options of kiwi-ng 9.24 (Debian 12's kiwi) that `kiwi.args` may hold. */
-export const KIWI_ARG_OPTIONS: Readonly<Record<string, KiwiOption>> = {
+const KIWI_ARG_OPTIONS: Readonly<Record<string, KiwiOption>> = {
   '--type': { place: 'global', value: true },
   '--profile': { place: 'global', value: true },
   '--debug': { place: 'global', value: false },

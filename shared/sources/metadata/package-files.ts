@@ -57,7 +57,7 @@ export async function findBuildFiles(packageDir: string): Promise<FoundBuildFile
 }
 
 /** The files that show each kind, e.g. { deb: ['debian/control'], docker: ['Dockerfile'] }. */
-export function evidenceByKind(found: FoundBuildFiles): Record<InferableKind, string[]> {
+function evidenceByKind(found: FoundBuildFiles): Record<InferableKind, string[]> {
   return {
     deb: [...(found.debianControl ? ['debian/control'] : []), ...found.dscs],
     rpm: found.specs,

@@ -215,7 +215,7 @@ async function distFor(
 }
 
 /** `./projects/demo/hello/` -> `projects/demo/hello`; refuses absolute paths and `..`. */
-export function projectPath(packageDir: string): string {
+function projectPath(packageDir: string): string {
   const normalised = posix.normalize(packageDir.replaceAll('\\', '/')).replace(/\/+$/, '');
   const bad =
     normalised === '.' || normalised === '' || normalised.startsWith('/') || normalised.split('/').includes('..');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { toBuildfleetError, type BuildfleetError } from '../../errors/index.ts';
 import { CLOUD_BUILDER_FILE, PACKAGE_FILE, loadPackage, type DistCache, type PackageSpec } from './package.ts';
 
-export const PROJECTS_DIR = 'projects';
+const PROJECTS_DIR = 'projects';
 
 export interface PackageScan {
   /** Packages whose metadata is valid, sorted by project path. */

@@ -44,7 +44,7 @@ const DockerImageName = () =>
 const Url = () =>
   Type.String({ pattern: '^(https?|file)://\\S+$', [PATTERN_PHRASE]: 'an http://, https:// or file:// URL' });
 
-export const PackageTargetSchema = Type.Object(
+const PackageTargetSchema = Type.Object(
   { dist: DistName(), arch: Segment('x86_64'), runnerGroup: Type.Optional(Segment('default')) },
   strict,
 );
@@ -140,7 +140,7 @@ export type CloudBuilderFile = Static<typeof CloudBuilderFileSchema>;
 export const RebuildModes = ['transitive', 'direct', 'none'] as const;
 export type RebuildMode = (typeof RebuildModes)[number];
 
-export const DistFormats = ['deb', 'rpm'] as const;
+const DistFormats = ['deb', 'rpm'] as const;
 export type DistFormat = (typeof DistFormats)[number];
 
 export const BootstrapTools = ['mmdebstrap', 'debootstrap'] as const;

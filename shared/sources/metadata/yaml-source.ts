@@ -20,7 +20,7 @@ export interface YamlSource {
 }
 
 /** Parses YAML text. @throws BuildfleetError('metadata-invalid') naming the file and line of a syntax error */
-export function parseYamlSource(file: string, text: string): YamlSource {
+function parseYamlSource(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const [syntaxError] = doc.errors;
@@ -92,7 +92,7 @@ export function metadataInvalid(
 }
 
 /** ['targets', 0, 'arch'] -> `targets[0].arch` */
-export function fieldText(path: FieldPath): string {
+function fieldText(path: FieldPath): string {
   let text = '';
   for (const segment of path) {
     text += typeof segment === 'number' ? `[${segment}]` : text === '' ? segment : `.${segment}`;
