@@ -88,13 +88,12 @@ export function createKafkaClusterClient(options: KafkaClusterClientOptions): Cl
       at: new Date().toISOString(),
       ...question,
     };
-    decodeMessage('info.query', query);
+    const { topic, record } = routeOf(topics, decodeMessage('info.query', query));
     try {
       const answer = await bus.request({
-        topic: topics.infoRequests,
+        topic,
         replyTopic: topics.infoResponses,
-        key: queryId,
-        value: query,
+        ...record,
         decode: decoderFor('info.answer'),
         timeoutMs: infoTimeoutMs,
         ...(signal ? { signal } : {}),
