@@ -13,6 +13,7 @@ import type { Logger } from '../shared/log/index.ts';
 import type { Metrics } from '../shared/metrics/index.ts';
 import {
   consumerGroupNames,
+  controlCancel,
   decoderFor,
   topicNames,
   type BuildEvent,
@@ -124,13 +125,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         );
         return undefined;
       case 'cancel': {
-        const cancel: ControlCancel = {
-          v: 1,
-          type: 'control.cancel',
-          buildId: effect.buildId,
-          reason: effect.reason,
-          at: new Date().toISOString(),
-        };
+        const cancel = controlCancel({ buildId: effect.buildId, reason: effect.reason });
         await bus.publish(topics.control, { key: effect.buildId, value: cancel }, stopController.signal);
         return undefined;
       }
@@ -275,13 +270,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       subscriptions.push(
         await bus.consume<BuildEvent>({
           topics: [topics.events],
-          group: `${groups.scheduler}.events`,
+          group: groups.schedulerEvents,
           decode: decoderFor('build.event'),
           handle: (record, handler) => settle({ type: 'event', event: record.value }, handlerSignal(handler)),
         }),
         await bus.consume<ControlCancel>({
           topics: [topics.control],
-          group: `${groups.scheduler}.control`,
+          group: groups.schedulerControl,
           decode: decoderFor('control.cancel'),
           handle: (record) => settle({ type: 'cancel', cancel: record.value }, stopController.signal),
         }),
