@@ -5,11 +5,12 @@
  * always right. Used by the scheduler (reading metadata per submission) and the info service
  * (the graph per commit).
  */
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedLock } from './keyed-lock.ts';
 import type { SourceRepo } from './port.ts';
 import { isFullCommitId } from './repo-url.ts';
+import { pathExists } from '../path-exists.ts';
 
 export interface CommitCheckoutsOptions {
   sources: SourceRepo;
@@ -36,7 +37,7 @@ export function createCommitCheckouts(options: CommitCheckoutsOptions): CommitCh
     checkout(commit, signal) {
       const dest = join(options.dir, commit);
       return lock.run(commit, async () => {
-        if (await exists(dest)) return dest;
+        if (await pathExists(dest)) return dest;
         await mkdir(options.dir, { recursive: true });
         const temp = `${dest}.tmp-${process.pid}-${Date.now()}`;
         await options.sources.checkout({ url: options.url, commit, dest: temp, ...(signal ? { signal } : {}) });
@@ -64,11 +65,4 @@ export async function clearCommitCheckouts(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     await rm(join(dir, name), { recursive: true, force: true });
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

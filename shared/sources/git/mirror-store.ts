@@ -4,11 +4,12 @@
  * (cat-file, archive, diff) may run beside a fetch, since git adds objects atomically.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildfleetError, isBuildfleetError } from '../../errors/index.ts';
 import { runGit } from './git-command.ts';
 import { mirrorDirName, normaliseRepoUrl, redactCredentials } from './repo-url.ts';
+import { pathExists } from '../path-exists.ts';
 
 export interface Mirror {
   /** The URL as handed to git. */
@@ -35,7 +36,7 @@ export function mirrorOf(cacheDir: string, url: string): Mirror {
 
 /** Creates the bare mirror when missing: built under a temporary name and renamed, so a crash leaves no half mirror. */
 export async function ensureMirror(mirror: Mirror, signal?: AbortSignal): Promise<void> {
-  if (await exists(join(mirror.dir, 'HEAD'))) return;
+  if (await pathExists(join(mirror.dir, 'HEAD'))) return;
   const parent = join(mirror.dir, '..');
   await mkdir(parent, { recursive: true });
   const temporary = `${mirror.dir}.tmp-${randomBytes(4).toString('hex')}`;
@@ -56,7 +57,7 @@ export async function ensureMirror(mirror: Mirror, signal?: AbortSignal): Promis
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
     // Another process created it first: that mirror is as good as ours.
-    if (await exists(join(mirror.dir, 'HEAD'))) return;
+    if (await pathExists(join(mirror.dir, 'HEAD'))) return;
     throw error;
   }
 }
@@ -154,14 +155,5 @@ async function removeStaleLocks(mirror: Mirror): Promise<void> {
   const entries = await readdir(refsDir, { recursive: true, withFileTypes: true });
   for (const entry of entries) {
     if (entry.isFile() && entry.name.endsWith('.lock')) await rm(join(entry.parentPath, entry.name), { force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -13,6 +13,7 @@ import { parseKiwiArgs } from './kiwi-args.ts';
 import { decideKind, findBuildFiles, packageFilesFor, type PackageFiles } from './package-files.ts';
 import { CloudBuilderFileSchema, NOOP_LIMITS, PackageFileSchema, type PackageFile } from './schemas.ts';
 import { metadataInvalid, problemError, readYamlSource, type FieldPath, type YamlSource } from './yaml-source.ts';
+import { pathExists } from '../path-exists.ts';
 
 export const PACKAGE_FILE = 'buildfleet.yml';
 export const CLOUD_BUILDER_FILE = '.cb/cloud_builder.yml';
@@ -102,7 +103,7 @@ export async function loadPackage(options: {
     throw problemError(source, { path: ['kiwi', 'args', kiwiArgs.index], reason: kiwiArgs.reason });
   }
   const targets = await completeTargets(metadata, decision.kind, source, options);
-  const ignored = own !== undefined && (await exists(join(dir, CLOUD_BUILDER_FILE)));
+  const ignored = own !== undefined && (await pathExists(join(dir, CLOUD_BUILDER_FILE)));
   return {
     project,
     dir,
@@ -246,14 +247,5 @@ async function requireDirectory(dir: string, project: string): Promise<void> {
         context: { path: project },
       },
     );
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
