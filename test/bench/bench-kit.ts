@@ -6,10 +6,20 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pino, { type Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.ts';
-import type { TestGitRepo, TestGitRepos } from '../harness/git.ts';
+import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import { topicNames, type TopicNames } from '../../shared/messages/index.ts';
+import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
+import { testTopics } from '../harness/cluster-fixtures.ts';
+import { runnerConfigYaml, schedulerConfigYaml } from '../harness/service-config.ts';
+import { startTestCollector } from '../harness/cluster.ts';
+import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
+import { startTestBroker, type TestBroker } from '../harness/kafka.ts';
 import { deferred, waitFor } from '../harness/wait.ts';
 
 const bin = fileURLToPath(new URL('../../bin/buildfleet.js', import.meta.url));
@@ -49,8 +59,126 @@ export function positiveNumber(text: string, what: string): number {
   return value;
 }
 
+/**
+ * The bench's command line: `--name value` options with these defaults (undefined: none) and
+ * the `--name` switches of `flags`. positive() and list() read numbers and name the option in
+ * their errors.
+ */
+export function benchOptions<K extends string>(
+  defaults: Readonly<Record<K, string | undefined>>,
+  flags: readonly string[] = [],
+): {
+  text(name: K): string | undefined;
+  flag(name: string): boolean;
+  positive<N extends K[]>(...names: N): { [I in keyof N]: number };
+  list(name: K): number[];
+} {
+  const options: Record<string, { type: 'string'; default?: string } | { type: 'boolean'; default: boolean }> = {};
+  for (const [name, value] of Object.entries<string | undefined>(defaults)) {
+    options[name] = value === undefined ? { type: 'string' } : { type: 'string', default: value };
+  }
+  for (const name of flags) options[name] = { type: 'boolean', default: false };
+  const { values } = parseArgs({ options });
+  const text = (name: K): string | undefined => values[name] as string | undefined;
+  function positive<N extends K[]>(...names: N): { [I in keyof N]: number } {
+    return names.map((name) => positiveNumber(text(name) ?? '', `--${name}`)) as { [I in keyof N]: number };
+  }
+  return {
+    text,
+    flag: (name) => values[name] === true,
+    positive,
+    list: (name) => numberList(text(name) ?? '', `--${name}`),
+  };
+}
+
 /** The dist noop builds name: its base image is never made, noop builds need no buildroot. */
 export const NOOP_DIST_FILE = 'format: deb\nbase: { image: localhost/none:1 }\n';
+
+/** What every cluster bench starts with: a broker of its own, the topics, git repos, bus clients. */
+export interface BenchBase {
+  broker: TestBroker;
+  repos: TestGitRepos;
+  /** A temp dir of the bench's. */
+  work: string;
+  prefix: string;
+  topics: TopicNames;
+  logger: Logger;
+  /** A new bus client (closed by stop()). */
+  newBus: (clientId: string) => Bus;
+  /** The bench's own bus client. */
+  bus: Bus;
+  /** Runs `cleanup` in stop(), the last one registered first. */
+  defer: (cleanup: () => Promise<unknown>) => void;
+  /** Stops what was deferred, then removes the repos and the broker. Idempotent. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a broker and makes the topics of a new prefix (`requestPartitions` request, event and
+ * log partitions), a git repos dir (`buildfleet-bench-<name>-`) and the bench's bus client.
+ */
+export async function startBenchBase(name: string, requestPartitions: number): Promise<BenchBase> {
+  const logger = pino({ level: 'silent' });
+  const broker = await startTestBroker();
+  const repos = await testGitRepos(`buildfleet-bench-${name}-`);
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+      await repos.cleanup();
+      await broker.cleanup();
+    })());
+  try {
+    const prefix = `b${name.slice(0, 1)}${randomUUID().slice(0, 6)}`;
+    const newBus = (clientId: string): Bus => {
+      const bus = createKafkaBus({ brokers: broker.brokers, clientId, topicPrefix: prefix, logger });
+      cleanups.push(() => bus.close());
+      return bus;
+    };
+    const bus = newBus('bench');
+    await bus.ensureTopics(testTopics(prefix, requestPartitions));
+    return {
+      broker,
+      repos,
+      work: await repos.tempDir('work'),
+      prefix,
+      topics: topicNames(prefix),
+      logger,
+      newBus,
+      bus,
+      defer: (cleanup) => void cleanups.push(cleanup),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * The filesystem store at `<work>/store` and the collector in this process on it (the test
+ * signing key, a public URL nothing serves), stopped by the base's stop().
+ */
+export async function startBenchCollector(
+  base: BenchBase,
+  coalesceMs: number,
+): Promise<{ store: ArtifactStore; storeRoot: string }> {
+  const storeRoot = join(base.work, 'store');
+  const store = await createFsArtifactStore({ root: storeRoot });
+  base.defer(() => store.close());
+  const collector = await startTestCollector({
+    instanceId: 'bench-collector',
+    bus: base.newBus('bench-collector'),
+    store,
+    logger: base.logger,
+    publicUrl: 'http://127.0.0.1:1/repos',
+    dir: base.work,
+    coalesceMs,
+  });
+  base.defer(() => collector.stop());
+  return { store, storeRoot };
+}
 
 /** One build key of the noop grid: a project and one of its targets. */
 export interface NoopKey {
@@ -93,11 +221,6 @@ export async function noopSourcesRepo(
 export function gridFor(count: number): { projects: number; dists: number } {
   const dists = Math.max(1, Math.ceil(Math.sqrt(count)));
   return { projects: Math.max(1, Math.ceil(count / dists)), dists };
-}
-
-/** `bus:` of a service config on the bench's Kafka. */
-export function kafkaBusYaml(brokers: readonly string[], prefix: string): string {
-  return `bus: { type: kafka, brokers: [${brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix} }`;
 }
 
 export interface ServiceProcess {
@@ -223,53 +346,54 @@ export async function kafkaRoundTrips(options: {
   return took;
 }
 
-/** Config of a `buildfleet runner` process: host buildroot, filesystem store, noop builds. */
-export function runnerConfigYaml(options: {
+/**
+ * A `buildfleet runner` process `id` (config and dirs in `<work>/<id>`) on the filesystem store
+ * at `storeRoot`, its log lines kept.
+ */
+export async function startRunnerProcess(options: {
   brokers: readonly string[];
   prefix: string;
+  work: string;
   id: string;
-  dir: string;
   storeRoot: string;
   slots: number;
   heartbeatMs?: number;
-}): string {
-  return [
-    kafkaBusYaml(options.brokers, options.prefix),
-    `storage: { type: fs, root: '${options.storeRoot}' }`,
-    'log: { level: info }',
-    'metrics: { enabled: false }',
-    'runner:',
-    `  id: ${options.id}`,
-    `  slots: ${options.slots}`,
-    `  heartbeatMs: ${options.heartbeatMs ?? 20_000}`,
-    `  workDir: '${options.dir}/work'`,
-    `  cacheDir: '${options.dir}/cache'`,
-    '  buildroot: host',
-    '  graceMs: 5000',
-    '',
-  ].join('\n');
+}): Promise<ServiceProcess> {
+  const dir = join(options.work, options.id);
+  await mkdir(dir, { recursive: true });
+  return startServiceProcess({
+    service: 'runner',
+    name: options.id,
+    configFile: join(dir, 'runner.yml'),
+    config: runnerConfigYaml({ ...options, dir }),
+    keepLines: true,
+  });
 }
 
-/** Config of a `buildfleet scheduler` process on a sources repo, change detection off. */
-export function schedulerConfigYaml(options: {
+/**
+ * A `buildfleet scheduler` process (config `<work>/scheduler.yml`, work dir `<work>/scheduler`)
+ * on the sources repo at `sourcesUrl`, its log lines kept.
+ */
+export function startSchedulerProcess(options: {
   brokers: readonly string[];
   prefix: string;
-  dir: string;
+  work: string;
   sourcesUrl: string;
-  logLevel?: string;
-}): string {
-  return [
-    kafkaBusYaml(options.brokers, options.prefix),
-    `log: { level: ${options.logLevel ?? 'info'} }`,
-    'metrics: { enabled: false }',
-    'scheduler:',
-    '  id: bench-scheduler',
-    '  leaseMs: 60000',
-    '  checkIntervalMs: 1000',
-    `  workDir: '${options.dir}'`,
-    `  sources: { url: '${options.sourcesUrl}', branch: main, pollIntervalMs: 0 }`,
-    '',
-  ].join('\n');
+  nodeArgs?: readonly string[];
+}): Promise<ServiceProcess> {
+  return startServiceProcess({
+    service: 'scheduler',
+    name: 'scheduler',
+    configFile: join(options.work, 'scheduler.yml'),
+    config: schedulerConfigYaml({
+      brokers: options.brokers,
+      prefix: options.prefix,
+      dir: join(options.work, 'scheduler'),
+      sourcesUrl: options.sourcesUrl,
+    }),
+    nodeArgs: options.nodeArgs,
+    keepLines: true,
+  });
 }
 
 /** Warn, error and fatal lines of a service's JSON log, counted by message. */

@@ -17,7 +17,6 @@
  * cascade is not there), 1 when the cascade did not finish.
  */
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { Bus } from '../../shared/bus/index.ts';
 import {
   decoderFor,
@@ -29,7 +28,7 @@ import {
 } from '../../shared/messages/index.ts';
 import { testGitRepos } from '../harness/git.ts';
 import { waitFor } from '../harness/wait.ts';
-import { percentile, positiveNumber, printLogProblems, printTable } from './bench-kit.ts';
+import { benchOptions, percentile, printLogProblems, printTable } from './bench-kit.ts';
 import {
   batchSubmits,
   chainLengths,
@@ -41,23 +40,25 @@ import {
 } from './graph-build.ts';
 import { dagSourcesRepo, type DagRepo } from './graph-repo.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    packages: { type: 'string', default: '500' },
-    depth: { type: 'string', default: '12' },
-    seed: { type: 'string', default: '1' },
-    runners: { type: 'string', default: '4' },
-    slots: { type: 'string', default: '1' },
-    'noop-ms': { type: 'string', default: '200' },
-    'cascade-wait-s': { type: 'string', default: '60' },
-  },
+const options = benchOptions({
+  packages: '500',
+  depth: '12',
+  seed: '1',
+  runners: '4',
+  slots: '1',
+  'noop-ms': '200',
+  'cascade-wait-s': '60',
 });
-const packages = positiveNumber(args.packages, '--packages');
-const depth = positiveNumber(args.depth, '--depth');
-const runners = positiveNumber(args.runners, '--runners');
-const slots = positiveNumber(args.slots, '--slots');
-const noopMs = positiveNumber(args['noop-ms'], '--noop-ms');
-const cascadeWaitMs = positiveNumber(args['cascade-wait-s'], '--cascade-wait-s') * 1000;
+const [packages, depth, runners, slots, noopMs, cascadeWaitS] = options.positive(
+  'packages',
+  'depth',
+  'runners',
+  'slots',
+  'noop-ms',
+  'cascade-wait-s',
+);
+const cascadeWaitMs = cascadeWaitS * 1000;
+const seed = options.text('seed');
 const TERMINAL = new Set<string>(TerminalStates);
 
 /** What the benchmark saw of one build on the events topic. */
@@ -132,7 +133,7 @@ const count = (values: Iterable<string>): string => {
 
 const repos = await testGitRepos('buildfleet-bench-cascade-');
 try {
-  const dag = await dagSourcesRepo(repos, { packages, depth, seed: Number(args.seed), noopMs, singleRoot: true });
+  const dag = await dagSourcesRepo(repos, { packages, depth, seed: Number(seed), noopMs, singleRoot: true });
   const root = dag.projects[0] ?? '';
   const affected = new Set([root, ...dependantsOf(dag, root)]);
   // The affected subgraph: what an ideal cascade builds, in this order.
@@ -143,7 +144,7 @@ try {
   const lowerBoundMs = Math.max(criticalMs, Math.ceil(affected.size / parallel) * noopMs);
   const listMs = listSchedule(needs, parallel, noopMs);
   console.log(
-    `cascade: ${packages} noop packages x ${noopMs} ms, DAG of depth ${depth} (seed ${args.seed}), root ${root}; ` +
+    `cascade: ${packages} noop packages x ${noopMs} ms, DAG of depth ${depth} (seed ${seed}), root ${root}; ` +
       `${affected.size} affected (the root and ${affected.size - 1} dependants), longest chain ${longest}; ` +
       `${runners} runners x ${slots} slots; load average ${loadavg()[0]?.toFixed(1)}`,
   );

@@ -17,50 +17,44 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import pino from 'pino';
-import type { Bus } from '../../shared/bus/index.ts';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { decoderFor, topicNames, type BuildEvent, type BuildSubmit } from '../../shared/messages/index.ts';
-import { testTopics } from '../harness/cluster-fixtures.ts';
-import { testGitRepos } from '../harness/git.ts';
-import { startTestBroker } from '../harness/kafka.ts';
+import { decoderFor, type BuildEvent, type BuildSubmit } from '../../shared/messages/index.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
+  benchOptions,
   gridFor,
   kafkaRoundTrips,
   ms,
   noopSourcesRepo,
-  numberList,
   percentile,
-  positiveNumber,
   printLogProblems,
   printTable,
-  runnerConfigYaml,
-  schedulerConfigYaml,
-  startServiceProcess,
+  startBenchBase,
+  startRunnerProcess,
+  startSchedulerProcess,
   type NoopKey,
   type ServiceProcess,
 } from './bench-kit.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '1,100,1000' },
-    counts: { type: 'string', default: '10,300,1000' },
-    runners: { type: 'string', default: '1' },
-    slots: { type: 'string', default: '2000' },
-    'noop-ms': { type: 'string', default: '10' },
-    ref: { type: 'string', default: 'branch' },
-    profile: { type: 'string' },
-    'scheduler-log': { type: 'string' },
-  },
+const options = benchOptions({
+  rates: '1,100,1000',
+  counts: '10,300,1000',
+  runners: '1',
+  slots: '2000',
+  'noop-ms': '10',
+  ref: 'branch',
+  profile: undefined,
+  'scheduler-log': undefined,
 });
-const rates = numberList(args.rates, '--rates');
-const counts = numberList(args.counts, '--counts');
+const args = {
+  ref: options.text('ref'),
+  profile: options.text('profile'),
+  schedulerLog: options.text('scheduler-log'),
+};
+const rates = options.list('rates');
+const counts = options.list('counts');
 if (counts.length !== rates.length) throw new Error('--counts needs one count per rate');
-const runnerCount = positiveNumber(args.runners, '--runners');
-const slots = positiveNumber(args.slots, '--slots');
-const noopMs = Number(args['noop-ms']);
+const [runnerCount, slots] = options.positive('runners', 'slots');
+const noopMs = Number(options.text('noop-ms'));
 if (args.ref !== 'branch' && args.ref !== 'commit') throw new Error('--ref is branch or commit');
 const WARM_UP = 5;
 
@@ -76,22 +70,11 @@ interface Sample {
   attempt: number;
 }
 
-const logger = pino({ level: 'silent' });
 const now = (): number => performance.timeOrigin + performance.now();
-const broker = await startTestBroker();
-const repos = await testGitRepos('buildfleet-bench-dispatch-');
+const base = await startBenchBase('dispatch', runnerCount);
+const { broker, repos, work, prefix, topics, bus, newBus } = base;
 const processes: ServiceProcess[] = [];
-const buses: Bus[] = [];
 try {
-  const prefix = `bd${randomUUID().slice(0, 6)}`;
-  const topics = topicNames(prefix);
-  const newBus = (clientId: string): Bus => {
-    const bus = createKafkaBus({ brokers: broker.brokers, clientId, topicPrefix: prefix, logger });
-    buses.push(bus);
-    return bus;
-  };
-  const bus = newBus('bench');
-  await bus.ensureTopics(testTopics(prefix, runnerCount));
   const baselineTopic = `${prefix}.bench.baseline`;
   await bus.ensureTopics([{ name: baselineTopic, partitions: 1, replication: 1, config: {} }]);
 
@@ -126,41 +109,20 @@ try {
   });
   await watch.ready;
 
-  const work = await repos.tempDir('work');
   const profileDir = args.profile;
   if (profileDir) await mkdir(profileDir, { recursive: true });
-  const scheduler = await startServiceProcess({
-    service: 'scheduler',
-    name: 'scheduler',
-    configFile: join(work, 'scheduler.yml'),
-    config: schedulerConfigYaml({
-      brokers: broker.brokers,
-      prefix,
-      dir: join(work, 'scheduler'),
-      sourcesUrl: repo.url,
-    }),
+  const scheduler = await startSchedulerProcess({
+    brokers: broker.brokers,
+    prefix,
+    work,
+    sourcesUrl: repo.url,
     nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-    keepLines: true,
   });
   processes.push(scheduler);
   for (let r = 0; r < runnerCount; r++) {
-    const dir = join(work, `runner-${r}`);
-    await mkdir(dir, { recursive: true });
+    const id = `bench-runner-${r}`;
     processes.push(
-      await startServiceProcess({
-        service: 'runner',
-        name: `runner-${r}`,
-        configFile: join(dir, 'runner.yml'),
-        config: runnerConfigYaml({
-          brokers: broker.brokers,
-          prefix,
-          id: `bench-runner-${r}`,
-          dir,
-          storeRoot: join(work, 'store'),
-          slots,
-        }),
-        keepLines: true,
-      }),
+      await startRunnerProcess({ brokers: broker.brokers, prefix, work, id, storeRoot: join(work, 'store'), slots }),
     );
   }
 
@@ -294,11 +256,9 @@ try {
       " `at` of the scheduler's events. sched handling: the scheduler's own time per submission (its log's ms).",
   );
   printLogProblems(processes);
-  if (args['scheduler-log']) await writeFile(args['scheduler-log'], `${scheduler.lines.join('\n')}\n`);
+  if (args.schedulerLog) await writeFile(args.schedulerLog, `${scheduler.lines.join('\n')}\n`);
   await watch.close();
 } finally {
   for (const p of processes.reverse()) await p.stop().catch(() => null);
-  for (const b of buses) await b.close().catch(() => undefined);
-  await repos.cleanup();
-  await broker.cleanup();
+  await base.stop();
 }

@@ -9,32 +9,16 @@
  * submissions and the wait serve test/bench/cascade.ts too.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import pino from 'pino';
-import { createCollector } from '../../collector/collector.ts';
-import { createSigner } from '../../collector/signing/index.ts';
 import type { Bus } from '../../shared/bus/index.ts';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import {
-  decoderFor,
-  topicNames,
-  type BuildEvent,
-  type BuildSubmit,
-  type TopicNames,
-} from '../../shared/messages/index.ts';
-import { createFsArtifactStore } from '../../shared/storage/index.ts';
-import { testTopics } from '../harness/cluster-fixtures.ts';
-import { testGitRepos } from '../harness/git.ts';
-import { testSigningKey } from '../harness/gpg.ts';
-import { startTestBroker } from '../harness/kafka.ts';
+import { decoderFor, type BuildEvent, type BuildSubmit, type TopicNames } from '../../shared/messages/index.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   printLogProblems,
   printTable,
-  runnerConfigYaml,
-  schedulerConfigYaml,
-  startServiceProcess,
+  startBenchBase,
+  startBenchCollector,
+  startRunnerProcess,
+  startSchedulerProcess,
   type ServiceProcess,
 } from './bench-kit.ts';
 import type { DagRepo } from './graph-repo.ts';
@@ -111,87 +95,25 @@ export async function startGraphCluster(options: {
   runners: number;
   slots: number;
 }): Promise<GraphCluster> {
-  const logger = pino({ level: 'silent' });
-  const broker = await startTestBroker();
-  const repos = await testGitRepos('buildfleet-bench-graph-build-');
+  const base = await startBenchBase('graph-build', options.runners);
+  const { broker, work, prefix, topics, bus } = base;
   const processes: ServiceProcess[] = [];
-  const cleanups: Array<() => Promise<unknown>> = [];
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       for (const p of [...processes].reverse()) await p.stop().catch(() => null);
-      for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => undefined);
-      await repos.cleanup();
-      await broker.cleanup();
+      await base.stop();
     })());
   try {
-    const prefix = `bg${randomUUID().slice(0, 6)}`;
-    const topics = topicNames(prefix);
-    const newBus = (clientId: string): Bus => {
-      const bus = createKafkaBus({ brokers: broker.brokers, clientId, topicPrefix: prefix, logger });
-      cleanups.push(() => bus.close());
-      return bus;
-    };
-    const bus = newBus('bench');
-    await bus.ensureTopics(testTopics(prefix, options.runners));
-
-    const work = await repos.tempDir('work');
-    const storeRoot = join(work, 'store');
-    const store = await createFsArtifactStore({ root: storeRoot });
-    cleanups.push(() => store.close());
-    const signer = await createSigner({
-      armoredPrivateKey: (await testSigningKey()).armoredPrivateKey,
-      workDir: await repos.tempDir('signer'),
-    });
-    cleanups.push(() => signer.close());
-    const collector = createCollector({
-      instanceId: 'bench-collector',
-      bus: newBus('bench-collector'),
-      store,
-      signer,
-      logger,
-      publicUrl: 'http://127.0.0.1:1/repos',
-      workDir: join(work, 'collector'),
-      keepVersions: 2,
-      coalesceMs: 1000,
-      retryMs: 1000,
-    });
-    await collector.start();
-    cleanups.push(() => collector.stop());
+    const { storeRoot } = await startBenchCollector(base, 1000);
     processes.push(
-      await startServiceProcess({
-        service: 'scheduler',
-        name: 'scheduler',
-        configFile: join(work, 'scheduler.yml'),
-        config: schedulerConfigYaml({
-          brokers: broker.brokers,
-          prefix,
-          dir: join(work, 'scheduler'),
-          sourcesUrl: options.sourcesUrl,
-        }),
-        keepLines: true,
-      }),
+      await startSchedulerProcess({ brokers: broker.brokers, prefix, work, sourcesUrl: options.sourcesUrl }),
     );
     for (let r = 0; r < options.runners; r++) {
       const id = `bench-runner-${r}`;
-      const dir = join(work, id);
-      await mkdir(dir, { recursive: true });
+      const { slots } = options;
       processes.push(
-        await startServiceProcess({
-          service: 'runner',
-          name: id,
-          configFile: join(dir, 'runner.yml'),
-          config: runnerConfigYaml({
-            brokers: broker.brokers,
-            prefix,
-            id,
-            dir,
-            storeRoot,
-            slots: options.slots,
-            heartbeatMs: 5000,
-          }),
-          keepLines: true,
-        }),
+        await startRunnerProcess({ brokers: broker.brokers, prefix, work, id, storeRoot, slots, heartbeatMs: 5000 }),
       );
     }
     return { bus, topics, processes, stop };

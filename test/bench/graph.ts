@@ -14,31 +14,18 @@
  *   node --import tsx test/bench/graph.ts --build [--runners 4] [--slots 4] [--noop-ms 200] ...
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createGraphCache, createSourceMirror, loadSourceGraph } from '../../shared/sources/index.ts';
 import { testGitRepos } from '../harness/git.ts';
-import { ms, percentile, positiveNumber, printTable } from './bench-kit.ts';
+import { benchOptions, ms, percentile, printTable } from './bench-kit.ts';
 import { runGraphBuild } from './graph-build.ts';
 import { dagSourcesRepo } from './graph-repo.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    packages: { type: 'string', default: '1000' },
-    depth: { type: 'string', default: '12' },
-    seed: { type: 'string', default: '1' },
-    runs: { type: 'string', default: '10' },
-    build: { type: 'boolean', default: false },
-    runners: { type: 'string', default: '4' },
-    slots: { type: 'string', default: '4' },
-    'noop-ms': { type: 'string', default: '200' },
-  },
-});
-const packages = positiveNumber(args.packages, '--packages');
-const depth = positiveNumber(args.depth, '--depth');
-const seed = positiveNumber(args.seed, '--seed');
-const runs = positiveNumber(args.runs, '--runs');
-const noopMs = positiveNumber(args['noop-ms'], '--noop-ms');
+const options = benchOptions(
+  { packages: '1000', depth: '12', seed: '1', runs: '10', runners: '4', slots: '4', 'noop-ms': '200' },
+  ['build'],
+);
+const [packages, depth, seed, runs, noopMs] = options.positive('packages', 'depth', 'seed', 'runs', 'noop-ms');
 
 const repos = await testGitRepos('buildfleet-bench-graph-');
 try {
@@ -49,11 +36,12 @@ try {
     `graph: ${packages} noop packages, DAG of depth ${depth} (seed ${seed}), ${edges} edges; ` +
       `repo made and committed in ${ms(performance.now() - made)}`,
   );
-  if (args.build) {
+  if (options.flag('build')) {
+    const [runners, slots] = options.positive('runners', 'slots');
     await runGraphBuild({
       dag,
-      runners: positiveNumber(args.runners, '--runners'),
-      slots: positiveNumber(args.slots, '--slots'),
+      runners,
+      slots,
       noopMs,
     });
   } else {

@@ -10,7 +10,6 @@
  *   node --expose-gc --import tsx test/bench/info-query.ts [--builds 100000] [--queries 1000]
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createInfoService } from '../../info-service/info-service.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
@@ -29,16 +28,10 @@ import { testTopics } from '../harness/cluster-fixtures.ts';
 import { testGitRepos } from '../harness/git.ts';
 import { startTestBroker } from '../harness/kafka.ts';
 import { waitFor } from '../harness/wait.ts';
-import { kafkaRoundTrips, ms, percentile, positiveNumber, printTable } from './bench-kit.ts';
+import { benchOptions, kafkaRoundTrips, ms, percentile, printTable } from './bench-kit.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    builds: { type: 'string', default: '100000' },
-    queries: { type: 'string', default: '1000' },
-  },
-});
-const builds = positiveNumber(args.builds, '--builds');
-const queries = positiveNumber(args.queries, '--queries');
+const options = benchOptions({ builds: '100000', queries: '1000' });
+const [builds, queries] = options.positive('builds', 'queries');
 const logger = pino({ level: 'silent' });
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.log('note: run with node --expose-gc for stable memory numbers');

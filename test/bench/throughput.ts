@@ -10,51 +10,29 @@
  *     [--noop-ms 10] [--coalesce-ms 1000]
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { createCollector } from '../../collector/collector.ts';
-import { createSigner } from '../../collector/signing/index.ts';
-import type { Bus } from '../../shared/bus/index.ts';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { decoderFor, topicNames, type BuildEvent, type BuildSubmit } from '../../shared/messages/index.ts';
-import { createFsArtifactStore } from '../../shared/storage/index.ts';
-import { testTopics } from '../harness/cluster-fixtures.ts';
-import { testGitRepos } from '../harness/git.ts';
-import { testSigningKey } from '../harness/gpg.ts';
-import { startTestBroker } from '../harness/kafka.ts';
+import { decoderFor, type BuildEvent, type BuildSubmit } from '../../shared/messages/index.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
+  benchOptions,
   gridFor,
   ms,
   noopSourcesRepo,
-  numberList,
   percentile,
-  positiveNumber,
   printLogProblems,
   printTable,
-  runnerConfigYaml,
-  schedulerConfigYaml,
-  startServiceProcess,
+  startBenchBase,
+  startBenchCollector,
+  startRunnerProcess,
+  startSchedulerProcess,
   type NoopKey,
   type ServiceProcess,
 } from './bench-kit.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    runners: { type: 'string', default: '1,2,4' },
-    builds: { type: 'string', default: '200' },
-    slots: { type: 'string', default: '4' },
-    'noop-ms': { type: 'string', default: '10' },
-    'coalesce-ms': { type: 'string', default: '1000' },
-  },
-});
-const runnerCounts = numberList(args.runners, '--runners');
-const builds = positiveNumber(args.builds, '--builds');
-const slots = positiveNumber(args.slots, '--slots');
-const noopMs = Number(args['noop-ms']);
-const coalesceMs = Number(args['coalesce-ms']);
+const options = benchOptions({ runners: '1,2,4', builds: '200', slots: '4', 'noop-ms': '10', 'coalesce-ms': '1000' });
+const runnerCounts = options.list('runners');
+const [builds, slots] = options.positive('builds', 'slots');
+const noopMs = Number(options.text('noop-ms'));
+const coalesceMs = Number(options.text('coalesce-ms'));
 const END_STATES = new Set(['published', 'failed', 'cancelled', 'superseded', 'timed-out', 'unresolvable']);
 
 interface Sample {
@@ -67,24 +45,12 @@ interface Sample {
   end?: string;
 }
 
-const logger = pino({ level: 'silent' });
 const now = (): number => performance.timeOrigin + performance.now();
-const broker = await startTestBroker();
-const repos = await testGitRepos('buildfleet-bench-throughput-');
+// As many request partitions as the most runners of a stage: each runner gets its share.
+const base = await startBenchBase('throughput', Math.max(...runnerCounts));
+const { broker, repos, work, prefix, topics, bus } = base;
 const processes: ServiceProcess[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
 try {
-  const prefix = `bt${randomUUID().slice(0, 6)}`;
-  const topics = topicNames(prefix);
-  const newBus = (clientId: string): Bus => {
-    const bus = createKafkaBus({ brokers: broker.brokers, clientId, topicPrefix: prefix, logger });
-    cleanups.push(() => bus.close());
-    return bus;
-  };
-  const bus = newBus('bench');
-  // As many request partitions as the most runners of a stage: each runner gets its share.
-  await bus.ensureTopics(testTopics(prefix, Math.max(...runnerCounts)));
-
   const perStage = builds + 2 * Math.max(...runnerCounts);
   const { repo, commit, keys } = await noopSourcesRepo(
     repos,
@@ -113,45 +79,12 @@ try {
       }
     },
   });
-  cleanups.push(() => watch.close());
+  base.defer(() => watch.close());
   await watch.ready;
 
-  const work = await repos.tempDir('work');
-  const storeRoot = join(work, 'store');
-  const store = await createFsArtifactStore({ root: storeRoot });
-  cleanups.push(() => store.close());
-  const signer = await createSigner({
-    armoredPrivateKey: (await testSigningKey()).armoredPrivateKey,
-    workDir: await repos.tempDir('signer'),
-  });
-  cleanups.push(() => signer.close());
-  const collector = createCollector({
-    instanceId: 'bench-collector',
-    bus: newBus('bench-collector'),
-    store,
-    signer,
-    logger,
-    publicUrl: 'http://127.0.0.1:1/repos',
-    workDir: join(work, 'collector'),
-    keepVersions: 2,
-    coalesceMs,
-    retryMs: 1000,
-  });
-  await collector.start();
-  cleanups.push(() => collector.stop());
+  const { storeRoot } = await startBenchCollector(base, coalesceMs);
 
-  const scheduler = await startServiceProcess({
-    service: 'scheduler',
-    name: 'scheduler',
-    configFile: join(work, 'scheduler.yml'),
-    config: schedulerConfigYaml({
-      brokers: broker.brokers,
-      prefix,
-      dir: join(work, 'scheduler'),
-      sourcesUrl: repo.url,
-    }),
-    keepLines: true,
-  });
+  const scheduler = await startSchedulerProcess({ brokers: broker.brokers, prefix, work, sourcesUrl: repo.url });
   processes.push(scheduler);
 
   /** Submits one build per key (one produce call) and waits until each has ended. */
@@ -188,16 +121,8 @@ try {
     const runners: ServiceProcess[] = [];
     for (let r = 0; r < count; r++) {
       const id = `bench-runner-${count}-${r}`;
-      const dir = join(work, id);
-      await mkdir(dir, { recursive: true });
       runners.push(
-        await startServiceProcess({
-          service: 'runner',
-          name: id,
-          configFile: join(dir, 'runner.yml'),
-          config: runnerConfigYaml({ brokers: broker.brokers, prefix, id, dir, storeRoot, slots, heartbeatMs: 5000 }),
-          keepLines: true,
-        }),
+        await startRunnerProcess({ brokers: broker.brokers, prefix, work, id, storeRoot, slots, heartbeatMs: 5000 }),
       );
     }
     processes.push(...runners);
@@ -251,7 +176,5 @@ try {
   printLogProblems(processes);
 } finally {
   for (const p of processes.reverse()) await p.stop().catch(() => null);
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  await repos.cleanup();
-  await broker.cleanup();
+  await base.stop();
 }
