@@ -9,14 +9,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { createCollector, type Collector } from '../../collector/collector.ts';
-import { createSigner } from '../../collector/signing/index.ts';
+import type { Collector } from '../../collector/collector.ts';
+import { CollectorSettings } from '../../collector/config.ts';
+import { startCollectorService } from '../../collector/service.ts';
 import { chooseBuildroot, type Buildroot } from '../../runner/buildroot/index.ts';
 import { builderFor } from '../../runner/builders/index.ts';
 import type { BuildJobDeps } from '../../runner/job/build-job.ts';
 import { createRunner, type Runner } from '../../runner/runner.ts';
 import type { Bus } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
+import { loadConfig } from '../../shared/config/index.ts';
 import {
   topicNames,
   type BuildEvent,
@@ -40,7 +42,7 @@ export function testLogger(): Logger {
 }
 
 /** The published repositories of `store` over HTTP on 127.0.0.1 (404 elsewhere); `url` ends in `/repos`. */
-export async function serveRepos(store: ArtifactStore): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveRepos(store: ArtifactStore): Promise<{ url: string; close: () => Promise<void> }> {
   const handle = createRepoRequestHandler(store);
   const server = createServer((req, res) => {
     void handle(req, res).then((handled) => {
@@ -59,7 +61,7 @@ export interface TestCollectorOptions {
   store: ArtifactStore;
   logger: Logger;
   publicUrl: string;
-  /** Its work dir is `<dir>/collector`, the signer's `<dir>/signer`. */
+  /** Its work dir (the signer's keyring, the versions it writes) is `<dir>/collector`. */
   dir: string;
   instanceId?: string;
   /** @default 2 */
@@ -68,36 +70,24 @@ export interface TestCollectorOptions {
   coalesceMs?: number;
 }
 
-/** A started collector signing with the test key; stop() stops it and the signer. */
+/** A started collector signing with the test key, composed as `buildfleet collector` does; stop() stops it and the signer. */
 export async function startTestCollector(
   options: TestCollectorOptions,
 ): Promise<{ collector: Collector; stop(): Promise<void> }> {
-  const signerDir = join(options.dir, 'signer');
-  await mkdir(signerDir, { recursive: true });
-  const signer = await createSigner({
-    armoredPrivateKey: (await testSigningKey()).armoredPrivateKey,
-    workDir: signerDir,
-  });
-  const collector = createCollector({
-    instanceId: options.instanceId ?? 'test-collector',
-    bus: options.bus,
-    store: options.store,
-    signer,
-    logger: options.logger,
-    publicUrl: options.publicUrl,
-    workDir: join(options.dir, 'collector'),
-    keepVersions: options.keepVersions ?? 2,
-    coalesceMs: options.coalesceMs ?? 100,
-    retryMs: 1000,
-  });
-  await collector.start();
-  return {
-    collector,
-    async stop() {
-      await collector.stop();
-      await signer.close();
+  const settings = loadConfig(CollectorSettings, {
+    env: {},
+    defaults: {
+      id: options.instanceId ?? 'test-collector',
+      publicUrl: options.publicUrl,
+      workDir: join(options.dir, 'collector'),
+      keepVersions: options.keepVersions ?? 2,
+      coalesceMs: options.coalesceMs ?? 100,
+      retryMs: 1000,
     },
-  };
+  });
+  const { bus, store, logger } = options;
+  const env = { BUILDFLEET_SIGNING_KEY: (await testSigningKey()).armoredPrivateKey };
+  return startCollectorService(settings, { bus, store, logger, env });
 }
 
 export interface TestRunnerOptions {
@@ -111,6 +101,8 @@ export interface TestRunnerOptions {
   slots?: number;
   /** @default 2000 */
   graceMs?: number;
+  /** @default 1000 */
+  heartbeatMs?: number;
   /** @default the host buildroot */
   buildroot?: Buildroot;
   /** @default builderFor with no options */
@@ -119,7 +111,7 @@ export interface TestRunnerOptions {
   limit?: number;
 }
 
-/** A started runner of group `default` for x86_64 (heartbeat every second). */
+/** A started runner of group `default` for x86_64. */
 export async function startTestRunner(options: TestRunnerOptions): Promise<Runner> {
   await mkdir(join(options.dir, 'work'), { recursive: true });
   const runner = createRunner({
@@ -127,7 +119,7 @@ export async function startTestRunner(options: TestRunnerOptions): Promise<Runne
     group: 'default',
     arches: ['x86_64'],
     slots: options.slots ?? 2,
-    heartbeatMs: 1000,
+    heartbeatMs: options.heartbeatMs ?? 1000,
     graceMs: options.graceMs ?? 2000,
     bus: options.bus,
     logger: options.logger,

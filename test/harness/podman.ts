@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { startPodmanService } from '../../infra/podman/service.ts';
+import type { ContainerEngine } from '../../runner/engine/index.ts';
 
 /** Unix socket of a podman service shared by a whole test run (set by the runner that started it). */
 export const TEST_PODMAN_SOCKET_ENV = 'BUILDFLEET_TEST_PODMAN_SOCKET';
@@ -77,4 +78,27 @@ export async function usePodman(options: TestPodmanOptions = {}): Promise<{ sock
 /** The variables a child test process needs to use `podman` through usePodman(). */
 export function testPodmanEnv(podman: { socketPath: string }): Record<string, string> {
   return { [TEST_PODMAN_SOCKET_ENV]: podman.socketPath };
+}
+
+/**
+ * Runs `cmd` in a container of `image` (no network, 256 MiB, 64 pids, at most a minute) and
+ * resolves with its exit code and output lines.
+ */
+export async function runInContainer(
+  engine: ContainerEngine,
+  image: string,
+  cmd: string[],
+): Promise<{ exitCode: number; output: string[] }> {
+  const output: string[] = [];
+  const run = await engine.runContainer({
+    image,
+    cmd,
+    workdir: '/',
+    network: 'none',
+    memoryBytes: 256 * 1024 * 1024,
+    pidsLimit: 64,
+    timeoutMs: 60_000,
+    onLine: (line) => output.push(line),
+  });
+  return { exitCode: run.exitCode, output };
 }

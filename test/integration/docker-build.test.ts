@@ -26,7 +26,7 @@ import { exampleSourcesRepo, testRequest } from '../harness/cluster-fixtures.ts'
 import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
 import { END_STATES } from '../harness/events.ts';
 import { useKafka } from '../harness/kafka.ts';
-import { usePodman } from '../harness/podman.ts';
+import { runInContainer, usePodman } from '../harness/podman.ts';
 import { useRegistry } from '../harness/registry.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -155,19 +155,9 @@ describe('docker builds (real Kafka, podman, local registry)', { timeout: 900_00
     const pulled = await readProgress(await docker.pull(byDigest, { authconfig: auth }), undefined);
     assert.equal(pulled.error, undefined, `pull ${byDigest}`);
     t.after(() => pullEngine.removeImage(byDigest));
-    const output: string[] = [];
-    const run = await pullEngine.runContainer({
-      image: byDigest,
-      cmd: ['/usr/local/bin/hello'],
-      workdir: '/',
-      network: 'none',
-      memoryBytes: 256 * 1024 * 1024,
-      pidsLimit: 64,
-      timeoutMs: 60_000,
-      onLine: (line) => output.push(line),
-    });
-    assert.equal(run.exitCode, 0, output.join('\n'));
-    assert.match(output.join('\n'), /^hello from buildfleet on Debian 12/m);
+    const run = await runInContainer(pullEngine, byDigest, ['/usr/local/bin/hello']);
+    assert.equal(run.exitCode, 0, run.output.join('\n'));
+    assert.match(run.output.join('\n'), /^hello from buildfleet on Debian 12/m);
   });
 
   it('ends a build whose RUN step fails `failed`, with that step and its output in the error', async () => {

@@ -9,36 +9,23 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
-import { createCollector, type Collector } from '../../collector/collector.ts';
 import type { ImagesIndex } from '../../collector/images/images-index.ts';
-import { createSigner } from '../../collector/signing/index.ts';
-import { chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { builderFor, mountPointsUnder } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { createRunner, type Runner } from '../../runner/runner.ts';
-import type { Bus } from '../../shared/bus/index.ts';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { decoderFor, topicNames, type BuildEvent, type BuildRequest } from '../../shared/messages/index.ts';
-import { createRepoRequestHandler } from '../../shared/repos/http.ts';
-import { createSourceMirror } from '../../shared/sources/index.ts';
-import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
-import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
-import { testGitRepos, type TestGitRepos } from '../harness/git.ts';
-import { testSigningKey } from '../harness/gpg.ts';
+import type { Runner } from '../../runner/runner.ts';
+import type { BuildRequest } from '../../shared/messages/index.ts';
+import { exampleSourcesRepo, testRequest } from '../harness/cluster-fixtures.ts';
+import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { END_STATES, fetchBytes, sha256 } from '../harness/events.ts';
 import { useKafka } from '../harness/kafka.ts';
-import { usePodman } from '../harness/podman.ts';
+import { runInContainer, usePodman } from '../harness/podman.ts';
 import { waitFor } from '../harness/wait.ts';
 
 // Top level: the harness's after() hooks then belong to the file, not to a hook or a test.
 const [{ brokers }, podman] = await Promise.all([useKafka(), usePodman()]);
-const END_STATES = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
 const GOOD = 'projects/images/hello-kiwi';
 const BROKEN = 'projects/images/broken-kiwi';
 const REPO_KEY = 'projects/images/bookworm';
@@ -46,19 +33,11 @@ const UNKNOWN_PACKAGE = 'buildfleet-no-such-package';
 const notRoot = process.getuid?.() !== 0;
 
 describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)', { timeout: 900_000 }, () => {
-  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
-  const prefix = `kb${Math.random().toString(36).slice(2, 10)}`;
-  const topics = topicNames(prefix);
-  const events: BuildEvent[] = [];
-  const cleanups: Array<() => Promise<void>> = [];
   const engine = createDockerodeEngine({ socketPath: podman.socketPath });
-  let bus: Bus;
-  let store: ArtifactStore;
-  let repos: TestGitRepos;
+  let cluster: TestCluster | undefined;
   let repoUrl: string;
   let commit: string;
   let runner: Runner;
-  let collector: Collector;
   let publicUrl: string;
   /** Where the kiwi builder makes its temp roots: empty whenever no kiwi build runs. */
   let kiwiTemp: string;
@@ -67,27 +46,11 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
 
   before(async () => {
     if (notRoot) return;
-    repos = await testGitRepos('buildfleet-kiwi-');
-    cleanups.push(() => repos.cleanup());
-    const work = await repos.tempDir('work');
-    kiwiTemp = join(work, 'kiwi-temp');
-    store = await createFsArtifactStore({ root: join(work, 'store') });
-    cleanups.push(() => store.close());
-    const signer = await createSigner({ armoredPrivateKey: (await testSigningKey()).armoredPrivateKey, workDir: work });
-    cleanups.push(() => signer.close());
-    bus = createKafkaBus({ brokers, clientId: 'kiwi-test', topicPrefix: prefix, logger, heartbeatIntervalMs: 500 });
-    cleanups.push(() => bus.close());
-    await bus.ensureTopics(testTopics(prefix, 1));
-    const watch = await bus.subscribe<BuildEvent>({
-      name: 'kiwi-test-events',
-      topics: [topics.events],
-      decode: decoderFor('build.event'),
-      handle: async (r) => void events.push(r.value),
-    });
-    await watch.ready;
+    cluster = await startTestCluster({ brokers, name: 'kiwi' });
+    kiwiTemp = join(cluster.work, 'kiwi-temp');
 
     // The examples, plus the example description with one package apt does not know.
-    const sources = await exampleSourcesRepo(repos);
+    const sources = await exampleSourcesRepo(cluster.repos);
     const description = await readFile(join(sources.dir, GOOD, 'config.xml'), 'utf8');
     const withUnknown = description.replace(
       '<package name="hello"/>',
@@ -100,52 +63,13 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
     });
     commit = await sources.commit('example sources and a broken description');
     repoUrl = sources.url;
-
-    const handle = createRepoRequestHandler(store);
-    const server: Server = createServer((req, res) => {
-      void handle(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
+    publicUrl = await cluster.serveRepos();
+    runner = await cluster.startRunner({
+      id: 'kiwi-runner',
+      builderFor: (kind) => builderFor(kind, { kiwi: { tempDir: kiwiTemp } }),
+      limit: 4096,
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-    publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos`;
-
-    await mkdir(join(work, 'runner'), { recursive: true });
-    runner = createRunner({
-      runnerId: 'kiwi-runner',
-      group: 'default',
-      arches: ['x86_64'],
-      slots: 2,
-      heartbeatMs: 1000,
-      graceMs: 2000,
-      bus,
-      logger,
-      job: {
-        sources: createSourceMirror({ cacheDir: join(work, 'git'), logger }),
-        store,
-        buildroot: await chooseBuildroot({ preferred: 'host', cacheDir: join(work, 'cache'), logger }),
-        builderFor: (kind) => builderFor(kind, { kiwi: { tempDir: kiwiTemp } }),
-        workDir: join(work, 'runner'),
-        limits: { memoryMb: 4096, pids: 4096, timeoutMinutes: 20 },
-      },
-    });
-    await runner.start();
-    cleanups.push(() => runner.stop());
-    collector = createCollector({
-      instanceId: 'kiwi-collector',
-      bus,
-      store,
-      signer,
-      logger,
-      publicUrl,
-      workDir: join(work, 'collector'),
-      keepVersions: 1,
-      coalesceMs: 100,
-      retryMs: 1000,
-    });
-    await collector.start();
-    cleanups.push(() => collector.stop());
+    await cluster.startCollector({ publicUrl, keepVersions: 1 });
 
     // Both builds at once: the runner has two slots, and the file takes as long as one build.
     good = request(GOOD);
@@ -154,31 +78,21 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
     await submit(broken);
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  });
+  after(() => cluster?.stop());
+
+  /** The cluster, started unless the tests are skipped. */
+  const running = (): TestCluster => {
+    assert.ok(cluster, 'the cluster is started');
+    return cluster;
+  };
 
   function request(project: string): BuildRequest {
     return testRequest({ project, dist: 'bookworm', kind: 'kiwi', url: repoUrl, commit });
   }
 
-  async function submit(r: BuildRequest): Promise<void> {
-    await bus.publish(topics.requests('default', 'x86_64'), { key: r.buildKey, value: r });
-  }
-
-  async function reached(buildId: string, states: Set<string>, timeoutMs: number): Promise<BuildEvent> {
-    const find = () => events.find((e) => e.buildId === buildId && states.has(e.state));
-    await waitFor(() => find() !== undefined, `build ${buildId} to reach ${[...states].join('/')}`, timeoutMs, 200);
-    return find() as BuildEvent;
-  }
-
-  async function fetchBytes(url: string): Promise<Buffer> {
-    const response = await fetch(url);
-    assert.equal(response.status, 200, url);
-    return Buffer.from(await response.arrayBuffer());
-  }
-
-  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  const submit = (r: BuildRequest) => running().request(r);
+  const reached = (buildId: string, states: ReadonlySet<string>, timeoutMs: number) =>
+    running().reached(buildId, states, timeoutMs, 200);
 
   /** Imports an xz-compressed root file system tarball as an image (Docker API image import). */
   async function importXzTarball(file: string, tag: string): Promise<void> {
@@ -212,14 +126,14 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
       const imageArtifact = end.artifacts?.find((a) => a.kind === 'image');
       assert.ok(imageArtifact);
       const checksum = (
-        await store.get(end.artifacts?.find((a) => a.name === `${image}.sha256`)?.key ?? '')
+        await running().store.get(end.artifacts?.find((a) => a.name === `${image}.sha256`)?.key ?? '')
       ).toString();
       assert.equal(checksum.trim(), `${imageArtifact.sha256}  ${image}`, "KIWI's checksum file agrees with the event");
       const packages = (
-        await store.get(end.artifacts?.find((a) => a.name === `${base}.packages`)?.key ?? '')
+        await running().store.get(end.artifacts?.find((a) => a.name === `${base}.packages`)?.key ?? '')
       ).toString();
       assert.match(packages, /^hello\|/m, '.packages lists the package hello');
-      const log = (await store.get(end.logKey ?? '')).toString('utf8');
+      const log = (await running().store.get(end.logKey ?? '')).toString('utf8');
       assert.match(log, /Creating XZ compressed tar archive/, 'the log has kiwi-ng output');
       assert.doesNotMatch(log, /\r/, 'progress bars are shown as their last state');
       assert.deepEqual(await readdir(kiwiTemp), [], 'the temp root is removed');
@@ -239,24 +153,14 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
       const bytes = await fetchBytes(url);
       assert.equal(sha256(bytes), imageArtifact.sha256, 'the index URL serves the image');
 
-      const file = join(await repos.tempDir('image'), image);
+      const file = join(await running().repos.tempDir('image'), image);
       await writeFile(file, bytes);
       const tag = `localhost/buildfleet-kiwi-test:${good.buildId.slice(0, 8)}`;
       await importXzTarball(file, tag);
       t.after(() => engine.removeImage(tag));
-      const output: string[] = [];
-      const run = await engine.runContainer({
-        image: tag,
-        cmd: ['/usr/bin/hello'],
-        workdir: '/',
-        network: 'none',
-        memoryBytes: 256 * 1024 * 1024,
-        pidsLimit: 64,
-        timeoutMs: 60_000,
-        onLine: (line) => output.push(line),
-      });
-      assert.equal(run.exitCode, 0, output.join('\n'));
-      assert.deepEqual(output, ['Hello, world!']);
+      const run = await runInContainer(engine, tag, ['/usr/bin/hello']);
+      assert.equal(run.exitCode, 0, run.output.join('\n'));
+      assert.deepEqual(run.output, ['Hello, world!']);
     },
   );
 
@@ -277,7 +181,7 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
         end.error?.message ?? '',
         new RegExp(`KiwiInstallPhaseFailed: .*Unable to locate package ${UNKNOWN_PACKAGE}`),
       );
-      assert.ok(end.logKey && (await store.exists(end.logKey)), 'the log is stored');
+      assert.ok(end.logKey && (await running().store.exists(end.logKey)), 'the log is stored');
       await waitFor(() => runner.running().length === 0, 'both builds to leave the runner', 600_000, 200);
       assert.deepEqual(await readdir(kiwiTemp), [], 'the temp roots are removed');
     },
@@ -307,16 +211,7 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
         100,
       );
       const asked = Date.now();
-      await bus.publish(topics.control, {
-        key: r.buildId,
-        value: {
-          v: 1,
-          type: 'control.cancel',
-          buildId: r.buildId,
-          reason: 'test cancel',
-          at: new Date().toISOString(),
-        },
-      });
+      await running().cancel(r.buildId);
       const end = await reached(r.buildId, END_STATES, 60_000);
       const took = Date.now() - asked;
       t.diagnostic(`cancelled after ${took} ms`);

@@ -3,85 +3,44 @@
  * container buildroots, artifacts and logs in a real S3 server (s3proxy).
  */
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, writeFile } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import type { Bus } from '../../shared/bus/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
-import {
-  decoderFor,
-  topicNames,
-  type BuildEvent,
-  type BuildRequest,
-  type LogChunk,
-} from '../../shared/messages/index.ts';
-import { createSourceMirror } from '../../shared/sources/index.ts';
-import { createS3ArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
+import type { BuildEvent, BuildRequest, LogChunk } from '../../shared/messages/index.ts';
+import type { ArtifactStore } from '../../shared/storage/index.ts';
 import { chooseBuildroot } from '../../runner/buildroot/index.ts';
-import { builderFor } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { createRunner, type Runner } from '../../runner/runner.ts';
+import type { Runner } from '../../runner/runner.ts';
+import { startTestCluster, type TestCluster } from '../harness/cluster.ts';
+import { END_STATES } from '../harness/events.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { usePodman } from '../harness/podman.ts';
-import { createTestBucket, useS3 } from '../harness/s3.ts';
-import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
-import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
+import { useS3 } from '../harness/s3.ts';
+import type { TestGitRepo, TestGitRepos } from '../harness/git.ts';
+import { exampleSourcesRepo, testRequest } from '../harness/cluster-fixtures.ts';
 import { waitFor } from '../harness/wait.ts';
 import { debPackage } from './runner/fixtures.ts';
 
 // Top level: the harness's after() hooks then belong to the file, not to a hook or a test.
 const [{ brokers }, s3, podman] = await Promise.all([useKafka(), useS3(), usePodman()]);
-const END_STATES = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
 
 describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
-  const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
-  const prefix = `rt${randomUUID().slice(0, 8)}`;
-  const topics = topicNames(prefix);
-  const events: BuildEvent[] = [];
-  const logs: LogChunk[] = [];
-  let bus: Bus;
+  let cluster: TestCluster;
+  let events: BuildEvent[] = [];
+  let logs: LogChunk[] = [];
   let store: ArtifactStore;
   let repos: TestGitRepos;
   let repo: TestGitRepo;
   let commit: string;
   let runner: Runner;
-  let work: string;
-  const cleanups: Array<() => Promise<void>> = [];
 
   before(async () => {
-    const bucket = await createTestBucket(s3, 'runner');
-    cleanups.push(() => bucket.remove());
-    store = await createS3ArtifactStore({
-      bucket: bucket.name,
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    cleanups.push(() => store.close());
-    bus = createKafkaBus({ brokers, clientId: 'runner-test', topicPrefix: prefix, logger, heartbeatIntervalMs: 500 });
-    cleanups.push(() => bus.close());
-    await bus.ensureTopics(testTopics(prefix, 2));
-    const watch = await bus.subscribe<BuildEvent>({
-      name: 'runner-test-events',
-      topics: [topics.events],
-      decode: decoderFor('build.event'),
-      handle: async (r) => void events.push(r.value),
-    });
-    const watchLogs = await bus.subscribe<LogChunk>({
-      name: 'runner-test-logs',
-      topics: [topics.logs],
-      decode: decoderFor('log.chunk'),
-      handle: async (r) => void logs.push(r.value),
-    });
-    await Promise.all([watch.ready, watchLogs.ready]);
-
-    repos = await testGitRepos('buildfleet-runner-');
-    cleanups.push(() => repos.cleanup());
+    cluster = await startTestCluster({ brokers, name: 'runner', s3, partitions: 2, logs: true });
+    ({ events, logs, store, repos } = cluster);
     repo = await exampleSourcesRepo(repos);
     const mirror = (await lookup('deb.debian.org', { family: 4 })).address;
     await repo.write({
@@ -96,47 +55,22 @@ describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
     }
     commit = await repo.commit('sources for the runner tests');
 
-    work = await repos.tempDir('runner');
-    await mkdir(join(work, 'work'), { recursive: true });
     const buildroot = await chooseBuildroot({
       preferred: 'container',
       engine: createDockerodeEngine({ socketPath: podman.socketPath }),
-      cacheDir: join(work, 'cache'),
-      logger,
+      cacheDir: join(cluster.work, 'buildroot-cache'),
+      logger: cluster.logger,
     });
-    runner = createRunner({
-      runnerId: 'test-runner-1',
-      group: 'default',
-      arches: ['x86_64'],
-      slots: 1,
-      heartbeatMs: 1000,
-      graceMs: 5000,
-      bus,
-      logger,
-      job: {
-        sources: createSourceMirror({ cacheDir: join(work, 'git'), logger }),
-        store,
-        buildroot,
-        builderFor,
-        workDir: join(work, 'work'),
-        limits: { memoryMb: 2048, pids: 2048, timeoutMinutes: 20 },
-      },
-    });
-    await runner.start();
+    runner = await cluster.startRunner({ id: 'test-runner-1', slots: 1, graceMs: 5000, buildroot, limit: 2048 });
   });
 
-  after(async () => {
-    await runner?.stop();
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  });
+  after(() => cluster?.stop());
 
   function request(project: string, dist: string, kind: BuildRequest['kind'], at = commit): BuildRequest {
     return testRequest({ project, dist, kind, url: repo.url, commit: at });
   }
 
-  async function submit(r: BuildRequest): Promise<void> {
-    await bus.publish(topics.requests('default', 'x86_64'), { key: r.buildKey, value: r });
-  }
+  const submit = (r: BuildRequest) => cluster.request(r);
 
   function stateOf(buildId: string): BuildEvent | undefined {
     return events.filter((e) => e.buildId === buildId && END_STATES.has(e.state)).at(-1);
@@ -284,10 +218,7 @@ describe('runner (real Kafka, S3 and Podman)', { timeout: 1_500_000 }, () => {
       100,
     );
     const asked = Date.now();
-    await bus.publish(topics.control, {
-      key: r.buildId,
-      value: { v: 1, type: 'control.cancel', buildId: r.buildId, reason: 'test cancel', at: new Date().toISOString() },
-    });
+    await cluster.cancel(r.buildId);
     const end = await ended(r.buildId, 30_000);
     const took = Date.now() - asked;
     t.diagnostic(`cancelled after ${took} ms`);
