@@ -5,37 +5,22 @@
  *
  *   node --import tsx test/bench/publish-latency.ts [sizes=10,1000,5000]
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createCollector } from '../../collector/collector.ts';
-import { createSigner } from '../../collector/signing/index.ts';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import { runCommand } from '../../shared/exec/index.ts';
-import {
-  buildKeyOf,
-  decoderFor,
-  repoKeyOf,
-  topicNames,
-  type Artifact,
-  type BuildEvent,
-} from '../../shared/messages/index.ts';
-import { createRepoRequestHandler } from '../../shared/repos/http.ts';
-import { createFsArtifactStore } from '../../shared/storage/index.ts';
-import { testTopics } from '../harness/cluster-fixtures.ts';
-import { testSigningKey } from '../harness/gpg.ts';
+import type { Artifact, BuildEvent } from '../../shared/messages/index.ts';
+import { testEvent } from '../fixtures/messages.ts';
+import { storedArtifact } from '../harness/cluster-fixtures.ts';
+import { startTestCluster } from '../harness/cluster.ts';
 import { startTestBroker } from '../harness/kafka.ts';
 import { PrivateAptClient } from '../harness/package-clients.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const sizes = (process.argv[2] ?? '10,1000,5000').split(',').map(Number);
-const logger = pino({ level: 'silent' });
 const broker = await startTestBroker();
-const work = await mkdtemp(join(tmpdir(), 'buildfleet-bench-publish-'));
+const cluster = await startTestCluster({ brokers: broker.brokers, name: 'bench-publish' });
+const { work, store } = cluster;
 
 /** A tiny arch-all .deb named `name` (dpkg-deb -b of a one-file tree). */
 async function makeDeb(name: string, version: string): Promise<string> {
@@ -55,73 +40,26 @@ async function makeDeb(name: string, version: string): Promise<string> {
 
 try {
   await mkdir(join(work, 'debs'), { recursive: true });
-  const store = await createFsArtifactStore({ root: join(work, 'store') });
-  const signer = await createSigner({ armoredPrivateKey: (await testSigningKey()).armoredPrivateKey, workDir: work });
-  const prefix = `bp${randomUUID().slice(0, 6)}`;
-  const topics = topicNames(prefix);
-  const bus = createKafkaBus({ brokers: broker.brokers, clientId: 'bench', topicPrefix: prefix, logger });
-  await bus.ensureTopics(testTopics(prefix));
-  const events: BuildEvent[] = [];
-  const watch = await bus.subscribe<BuildEvent>({
-    name: 'bench',
-    topics: [topics.events],
-    decode: decoderFor('build.event'),
-    handle: async (r) => void events.push(r.value),
-  });
-  await watch.ready;
-  const handle = createRepoRequestHandler(store);
-  const server = createServer((req, res) => void handle(req, res).then((ok) => ok || res.writeHead(404).end()));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const repos = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos`;
-  const collector = createCollector({
-    instanceId: 'bench',
-    bus,
-    store,
-    signer,
-    logger,
-    publicUrl: repos,
-    workDir: join(work, 'collector'),
-    keepVersions: 3,
-    coalesceMs: 0,
-  });
-  await collector.start();
+  const repos = await cluster.serveRepos();
+  await cluster.startCollector({ instanceId: 'bench', publicUrl: repos, keepVersions: 3, coalesceMs: 0 });
 
   async function succeed(project: string, debs: string[]): Promise<BuildEvent> {
     const buildId = randomUUID();
     const artifacts: Artifact[] = [];
     for (const deb of debs) {
-      const bytes = await readFile(deb);
-      const name = deb.split('/').at(-1) ?? '';
-      const key = `builds/${buildId}/attempt-1/${name}`;
-      await store.put(key, bytes);
-      artifacts.push({
-        name,
-        kind: 'deb',
-        size: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        key,
-      });
+      const file = { name: deb.split('/').at(-1) ?? '', bytes: await readFile(deb), kind: 'deb' as const };
+      artifacts.push(await storedArtifact(store, buildId, file));
     }
-    const target = { dist: 'bookworm', arch: 'x86_64' };
-    const event: BuildEvent = {
-      v: 1,
-      type: 'build.event',
+    const event = testEvent(project, 'succeeded', {
       buildId,
-      attempt: 1,
-      buildKey: buildKeyOf(project, target),
-      project,
-      target,
-      repoKey: repoKeyOf(project, 'bookworm'),
-      state: 'succeeded',
-      at: new Date().toISOString(),
       source: { service: 'runner', instance: 'bench' },
       artifacts,
-    };
-    await bus.publish(topics.events, { key: event.repoKey, value: event });
+    });
+    await cluster.bus.publish(cluster.topics.events, { key: event.repoKey, value: event });
     return event;
   }
   const published = (id: string): BuildEvent | undefined =>
-    events.find((e) => e.buildId === id && e.state === 'published');
+    cluster.events.find((e) => e.buildId === id && e.state === 'published');
 
   console.log('publish-latency: one package added to an apt repository of N packages (fs store, Kafka, apt-get)');
   for (const size of sizes) {
@@ -171,13 +109,7 @@ try {
         `succeeded->apt-get update sees it ${toApt.toFixed(0).padStart(6)} ms   (seed publish of N: ${seedMs.toFixed(0)} ms)`,
     );
   }
-  await collector.stop();
-  await watch.close();
-  await bus.close();
-  await new Promise((resolve) => server.close(resolve));
-  await signer.close();
-  await store.close();
 } finally {
+  await cluster.stop();
   await broker.cleanup();
-  await rm(work, { recursive: true, force: true });
 }
