@@ -87,7 +87,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   /** Carries out effects in order; the state writes are batched and written before the next other effect. */
-  async function carryOut(effects: CoreEffect[], signal: AbortSignal, later: Array<Promise<void>>): Promise<void> {
+  async function carryOut(
+    effects: CoreEffect[],
+    signal: AbortSignal,
+    later: Array<Promise<void>>,
+    writeSignal: AbortSignal | undefined = stopController.signal,
+  ): Promise<void> {
     let batch: Array<{ key: string; value: StateRecord }> = [];
     for (const effect of effects) {
       if (isPersist(effect)) {
@@ -95,7 +100,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         continue;
       }
       if (effect.type !== 'log' && effect.type !== 'metric' && batch.length > 0) {
-        await options.state.write(batch, stopController.signal);
+        await options.state.write(batch, writeSignal);
         batch = [];
       }
       if (effect.type === 'resolve-submit' || effect.type === 'plan-cascade') {
@@ -105,10 +110,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         later.push(work);
       } else {
         const answer = await perform(effect);
-        if (answer) await carryOut(core.handle(answer, Date.now()), signal, later);
+        // What follows I/O that has happened (a request sent) is recorded even while stopping:
+        // a dispatch not recorded would be sent again after a restart.
+        if (answer) await carryOut(core.handle(answer, Date.now()), signal, later, undefined);
       }
     }
-    if (batch.length > 0) await options.state.write(batch, stopController.signal);
+    if (batch.length > 0) await options.state.write(batch, writeSignal);
   }
 
   /** One effect's I/O; what the core wants to hear back about it at once, if anything. */

@@ -18,7 +18,7 @@ import { buildIdOf } from './build-id.ts';
 import { cascadeEffects, cascadeSubmitId, type CascadePlan, type CascadeTrigger, type NewBuild } from './cascade.ts';
 import { DependencyOrder } from './dependency-order.ts';
 import type { SchedulerEffect } from './effects.ts';
-import type { BuildOutcome, PlannedTarget, TrackedBuild } from './tracked-build.ts';
+import type { BuildOutcome, ResolvedSubmit, TrackedBuild } from './tracked-build.ts';
 
 export interface BuildTableOptions {
   /** Lease given to runners in each request. */
@@ -39,11 +39,7 @@ export interface BuildTableOptions {
   rememberUnpublished?: number;
 }
 
-export interface ResolvedSubmit {
-  commit: string;
-  sourceUrl: string;
-  targets: PlannedTarget[];
-}
+export type { ResolvedSubmit } from './tracked-build.ts';
 
 export class BuildTable {
   /** Builds not done yet, by buildId. */

@@ -9,10 +9,9 @@ import { buildKeyOf, type Rebuild, type Target } from '../../shared/messages/ind
 
 type RebuildBecause = Rebuild['because'][number];
 import { buildIdOf } from './build-id.ts';
-import type { ResolvedSubmit } from './build-table.ts';
 import type { DependencyOrder } from './dependency-order.ts';
 import type { SchedulerEffect } from './effects.ts';
-import type { DependencyWait, PlannedTarget, TrackedBuild } from './tracked-build.ts';
+import type { DependencyWait, PlannedTarget, ResolvedSubmit, TrackedBuild } from './tracked-build.ts';
 
 /** The published build a cascade starts from. */
 export interface CascadeTrigger {

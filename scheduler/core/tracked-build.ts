@@ -81,3 +81,10 @@ export interface PlannedTarget {
   /** Our own packages this target builds against (graph edges of its dist). @default [] */
   dependencies?: PlannedDependency[];
 }
+
+/** What resolving a submission's ref gave: the commit, where its sources are, and the targets to build. */
+export interface ResolvedSubmit {
+  commit: string;
+  sourceUrl: string;
+  targets: PlannedTarget[];
+}
