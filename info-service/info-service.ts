@@ -5,10 +5,10 @@
  * the logs of running builds, and serves the HTTP API of docs/api.md.
  */
 import { setMaxListeners } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../shared/log/index.ts';
 import type { Bus, BusRecord, Subscription } from '../shared/bus/index.ts';
 import { BuildfleetError, throwIfAborted } from '../shared/errors/index.ts';
+import type { HttpRoute } from '../shared/http/index.ts';
 import {
   consumerGroupNames,
   decodeMessage,
@@ -25,7 +25,7 @@ import type { ArtifactStore } from '../shared/storage/index.ts';
 import { CatchUpTracker } from './catch-up.ts';
 import { EventStream } from './event-stream.ts';
 import type { GraphSource } from './graph-source.ts';
-import { createApiHandler } from './http/api.ts';
+import { createApiRoutes } from './http/api.ts';
 import { createInfoHttpServer, type InfoHttpServer, type InfoHttpServerOptions } from './http/server.ts';
 import { LiveLogs, type LiveLogsOptions } from './live-logs.ts';
 import { answerQuery } from './queries.ts';
@@ -71,10 +71,10 @@ export interface InfoService {
   start(signal?: AbortSignal): Promise<void>;
   /** Stops intake, ends log followers and event streams. Idempotent; does not close the bus or store. */
   stop(): Promise<void>;
-  /** Answers a request of the HTTP API; resolves false for a path the API does not have. */
-  handleHttp(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
-  /** An HTTP server for this service (and any extra routes). */
-  listen(options: Omit<InfoHttpServerOptions, 'service'>): Promise<InfoHttpServer>;
+  /** The routes of the HTTP API (docs/api.md), for the shared HTTP layer (shared/http). */
+  readonly routes: readonly HttpRoute[];
+  /** An HTTP server for this service (and any extra routes), timed by its metrics. */
+  listen(options: Omit<InfoHttpServerOptions, 'routes'>): Promise<InfoHttpServer>;
 }
 
 export function createInfoService(options: InfoServiceOptions): InfoService {
@@ -159,7 +159,7 @@ export function createInfoService(options: InfoServiceOptions): InfoService {
     });
   }
 
-  const handleHttp = createApiHandler({
+  const routes = createApiRoutes({
     view,
     logs,
     events,
@@ -190,7 +190,7 @@ export function createInfoService(options: InfoServiceOptions): InfoService {
     // Logs first and from now on: lines of builds that run while the view catches up are kept.
     const logIntake = await keep(
       await bus.subscribe<LogChunk>({
-        name: `${bus.topicPrefix}.info-service.logs.${options.instanceId}`,
+        name: groups.infoLogs(options.instanceId),
         topics: [topics.logs],
         start: 'now',
         decode: decoderFor('log.chunk'),
@@ -206,7 +206,7 @@ export function createInfoService(options: InfoServiceOptions): InfoService {
     // invalid event is rejected there (message-invalid, not retriable) and dead-lettered.
     const eventIntake = await keep(
       await bus.subscribe<unknown>({
-        name: `${bus.topicPrefix}.info-service.${options.instanceId}`,
+        name: groups.infoEvents(options.instanceId),
         topics: [topics.events],
         start: 'earliest',
         decode: (value) => value,
@@ -249,7 +249,8 @@ export function createInfoService(options: InfoServiceOptions): InfoService {
         logs.endAll();
         events.closeAll();
       })()),
-    handleHttp,
-    listen: (serverOptions) => createInfoHttpServer({ logger, ...serverOptions, service: { handleHttp } }),
+    routes,
+    listen: (serverOptions) =>
+      createInfoHttpServer({ logger, requestDuration: metrics.httpRequestDuration, ...serverOptions, routes }),
   };
 }

@@ -1,11 +1,9 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createBus } from '../shared/bus/index.ts';
 import { loadConfigWithSources, redactConfig } from '../shared/config/index.ts';
 import { createLifecycle, instanceIdOf } from '../shared/lifecycle/index.ts';
 import { createLogger } from '../shared/log/index.ts';
-import { createMetrics, metricsHandler } from '../shared/metrics/index.ts';
-import { WEBHOOK_PATH } from './changes/webhook.ts';
+import { createMetrics, startMetricsServer } from '../shared/metrics/index.ts';
+import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PATH } from './changes/webhook.ts';
 import { SchedulerConfig } from './config.ts';
 import { startSchedulerService } from './service.ts';
 
@@ -29,21 +27,29 @@ export async function runSchedulerService(options: { configFile?: string }): Pro
     );
     lifecycle.onShutdown('scheduler', () => service.stop(), { phase: 'drain' });
     if (config.metrics.enabled) {
-      const serveMetrics = metricsHandler(metrics.registry);
-      const server = createServer((request, response) => {
-        const path = (request.url ?? '/').split('?')[0];
-        if (path === '/metrics') serveMetrics(request, response);
-        else if (path === '/healthz') response.writeHead(signal.aborted ? 503 : 200).end();
-        else if (path === WEBHOOK_PATH && service.webhook) service.webhook(request, response);
-        else response.writeHead(404).end();
+      const server = await startMetricsServer({
+        registry: metrics.registry,
+        port: config.metrics.port,
+        host: config.metrics.host,
+        isHealthy: () => !signal.aborted,
+        logger,
+        routes: service.webhook
+          ? [
+              {
+                method: 'POST',
+                path: WEBHOOK_PATH,
+                body: 'stream',
+                maxBodyBytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+                handler: service.webhook,
+              },
+            ]
+          : [],
       });
-      await new Promise<void>((resolve) => server.listen(config.metrics.port, config.metrics.host, resolve));
-      const { port } = server.address() as AddressInfo;
       logger.info(
-        { url: `http://${config.metrics.host}:${port}`, webhook: service.webhook !== undefined },
+        { url: server.url, webhook: service.webhook !== undefined },
         'scheduler: serving /metrics, /healthz and the push webhook',
       );
-      lifecycle.onShutdown('http server', () => new Promise<void>((resolve) => server.close(() => resolve())));
+      lifecycle.onShutdown('http server', () => server.close());
     }
     logger.info('scheduler: ready');
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));

@@ -15,8 +15,10 @@ import { startInfoService } from '../../info-service/service.ts';
 import type { InfoService } from '../../info-service/info-service.ts';
 import { startRunnerService } from '../../runner/service.ts';
 import { startSchedulerService, WEBHOOK_PATH, type SchedulerService } from '../../scheduler/service.ts';
+import { DEFAULT_WEBHOOK_MAX_BODY_BYTES } from '../../scheduler/changes/webhook.ts';
 import { createBus, EmbeddedBroker, plannedTopics, TopicsConfig, type Bus } from '../../shared/bus/index.ts';
 import { loadConfig, type BusConfig } from '../../shared/config/index.ts';
+import { BuildfleetError } from '../../shared/errors/index.ts';
 import { createLifecycle, type Lifecycle } from '../../shared/lifecycle/index.ts';
 import type { Logger } from '../../shared/log/index.ts';
 import { createMetrics } from '../../shared/metrics/index.ts';
@@ -145,15 +147,12 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       extraRoutes: [
         {
           method: 'POST',
-          prefix: WEBHOOK_PATH,
-          handle: (request, response) => {
-            if (late.webhook) late.webhook(request, response);
-            else
-              response.writeHead(404, { 'content-type': 'application/json' }).end(
-                JSON.stringify({
-                  error: { code: 'not-found', message: 'no webhook: set BUILDFLEET_WEBHOOK_SECRET' },
-                }),
-              );
+          path: WEBHOOK_PATH,
+          body: 'stream',
+          maxBodyBytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+          handler: (request, response) => {
+            if (!late.webhook) throw new BuildfleetError('not-found', 'no webhook: set BUILDFLEET_WEBHOOK_SECRET');
+            late.webhook(request, response);
           },
         },
       ],

@@ -1,111 +1,49 @@
 /**
- * The HTTP server of the info service. An outer process (the all-in-one `buildfleet up`) mounts
- * routes of other services on the same port with `extraRoutes`, e.g. the scheduler's
- * `POST /hooks/git`; they are tried first, then the info service's API, then 404.
+ * The HTTP server of the info service: its API routes on the shared HTTP layer (shared/http).
+ * An outer process (the all-in-one `buildfleet up`) adds routes of other services on the same
+ * port with `extraRoutes`, e.g. the scheduler's `POST /hooks/git`.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { BuildfleetError, throwIfAborted } from '../../shared/errors/index.ts';
-import { sendError, sendJson } from './respond.ts';
-
-/** A route of another service, served on the info service's port. */
-export interface ExtraRoute {
-  /** HTTP method, upper case (`POST`). */
-  method: string;
-  /** Path prefix it answers, e.g. `/hooks/git` (matches `/hooks/git` and `/hooks/git/...`). */
-  prefix: string;
-  /** Answers the request; a thrown error is answered as `{ error: { code, message } }`. */
-  handle(request: IncomingMessage, response: ServerResponse): Promise<void> | void;
-}
+import {
+  createHttpServer,
+  type HttpLimits,
+  type HttpRoute,
+  type HttpServer,
+  type RequestTimer,
+} from '../../shared/http/index.ts';
 
 export interface InfoHttpServerOptions {
-  /** The info service (or anything with its handleHttp). */
-  service: { handleHttp(request: IncomingMessage, response: ServerResponse): Promise<boolean> };
+  /** The API's routes (`InfoService.routes`). */
+  routes: readonly HttpRoute[];
   /** 0 picks a free port; read it back from `port`. */
   port: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** @default none */
-  extraRoutes?: readonly ExtraRoute[];
+  /**
+   * Routes of other services on the same port. They are routes like the API's: a method and path
+   * the API has already is refused (config-invalid) rather than shadowed.
+   * @default none
+   */
+  extraRoutes?: readonly HttpRoute[];
   logger?: Logger;
   signal?: AbortSignal;
+  /** @default HttpLimitDefaults of shared/http */
+  limits?: Partial<HttpLimits>;
+  /** Times each request (the service's `httpRequestDuration`). @default none */
+  requestDuration?: RequestTimer;
 }
 
-export interface InfoHttpServer {
-  /** `http://host:port`, with the port actually bound. */
-  readonly url: string;
-  readonly port: number;
-  /** Stops listening and cuts open connections (followed logs, event streams). Idempotent. */
-  close(): Promise<void>;
-}
+export type InfoHttpServer = HttpServer;
 
-function matchesPrefix(path: string, prefix: string): boolean {
-  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
-  return path === base || path.startsWith(`${base}/`);
-}
-
-export async function createInfoHttpServer(options: InfoHttpServerOptions): Promise<InfoHttpServer> {
-  throwIfAborted(options.signal);
-  const host = options.host ?? '127.0.0.1';
-  const extraRoutes = options.extraRoutes ?? [];
-
-  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const extra = extraRoutes.find((r) => r.method === request.method && matchesPrefix(path, r.prefix));
-    if (extra) {
-      await extra.handle(request, response);
-      return;
-    }
-    if (await options.service.handleHttp(request, response)) return;
-    sendJson(response, 404, { error: { code: 'not-found', message: `no route ${request.method} ${path}` } });
-  }
-
-  const server = createServer((request, response) => {
-    route(request, response).catch((error: unknown) => {
-      options.logger?.warn({ err: error, url: request.url }, 'info-service: request failed');
-      sendError(response, error);
-    });
+export function createInfoHttpServer(options: InfoHttpServerOptions): Promise<InfoHttpServer> {
+  return createHttpServer({
+    name: 'info-service',
+    port: options.port,
+    host: options.host,
+    routes: [...(options.extraRoutes ?? []), ...options.routes],
+    logger: options.logger,
+    signal: options.signal,
+    limits: options.limits,
+    requestDuration: options.requestDuration,
   });
-  // A request Node cannot parse gets a plain 400 and its connection closed, never a crash.
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      reject(
-        new BuildfleetError(
-          'config-invalid',
-          `info-service: cannot listen on ${host}:${options.port}: ${error.message}`,
-          {
-            cause: error,
-            context: { host, port: options.port },
-          },
-        ),
-      );
-    };
-    server.once('error', onError);
-    server.listen(options.port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-    return closing;
-  };
-  const onAbort = (): void => void close();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const { port } = server.address() as AddressInfo;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${port}`, port, close };
 }

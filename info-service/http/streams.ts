@@ -5,7 +5,15 @@ import { BuildfleetError, isBuildfleetError } from '../../shared/errors/index.ts
 import { isAttemptFinalState, isTerminalState, type Artifact, type BuildRecord } from '../../shared/messages/index.ts';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import type { EventFilter, EventStream } from '../event-stream.ts';
-import type { ApiContext } from './api.ts';
+import type { LiveLogs } from '../live-logs.ts';
+import type { BuildView } from '../view.ts';
+
+/** Where a log comes from: the view (has the build ended?), the live lines, the artifact store. */
+export interface LogSources {
+  view: BuildView;
+  logs: LiveLogs;
+  store: ArtifactStore;
+}
 
 /** A follower that reads nothing is cut off beyond this many unread bytes. */
 const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
@@ -36,7 +44,7 @@ async function storedLogExists(store: ArtifactStore, record: BuildRecord | undef
  * response stays open and gets each new chunk until the final one.
  */
 export async function serveLog(
-  ctx: ApiContext,
+  ctx: LogSources,
   request: IncomingMessage,
   response: ServerResponse,
   buildId: string,

@@ -1,29 +1,28 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log/index.ts';
 import type { Registry } from 'prom-client';
-import { BuildfleetError, throwIfAborted } from '../errors/index.ts';
+import { createHttpServer, type HttpLimits, type HttpRoute, type HttpServer } from '../http/index.ts';
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 /**
- * Answers a request with the registry's metrics in Prometheus text format (GET and HEAD;
- * other methods get 405). It does not look at the path: mount it where you route
- * `/metrics` in your own server.
+ * Answers a request with the registry's metrics in Prometheus text format. It looks at neither
+ * the path nor the method: the router that mounts it (GET `/metrics`) answers the others.
  */
 export function metricsHandler(registry: Registry): RequestHandler {
   return (request, response) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
     registry.metrics().then(
       (text) => {
-        response.writeHead(200, { 'content-type': registry.contentType });
+        response.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
         response.end(request.method === 'HEAD' ? undefined : text);
       },
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${message}\n`);
+        if (response.headersSent) response.destroy();
+        else
+          response
+            .writeHead(500, { 'content-type': 'application/json; charset=utf-8' })
+            .end(JSON.stringify({ error: { code: 'internal', message: `metrics failed: ${message}` } }));
       },
     );
   };
@@ -39,64 +38,42 @@ export interface MetricsServerOptions {
   signal?: AbortSignal;
   /** `/healthz` answers 503 while this returns false (e.g. during shutdown). @default always healthy */
   isHealthy?: () => boolean;
+  /** More routes on the same port, e.g. the scheduler's `POST /hooks/git`. @default none */
+  routes?: readonly HttpRoute[];
+  /** Logs failed requests. @default none */
+  logger?: Logger;
+  /** @default HttpLimitDefaults of shared/http */
+  limits?: Partial<HttpLimits>;
 }
 
-export interface MetricsServer {
-  /** `http://host:port`, with the port actually bound. */
-  readonly url: string;
-  readonly port: number;
-  /** Stops listening and drops open connections; safe to call twice. */
-  close(): Promise<void>;
-}
+export type MetricsServer = HttpServer;
 
-/** Serves `GET /metrics` and `GET /healthz`; everything else is 404. */
-export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  throwIfAborted(options.signal);
-  const host = options.host ?? '127.0.0.1';
+/** Serves `GET /metrics`, `GET /healthz` and the given routes; other paths are 404, other methods 405. */
+export function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const serveMetrics = metricsHandler(options.registry);
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path === '/metrics') {
-      serveMetrics(request, response);
-    } else if (path === '/healthz') {
-      const healthy = options.isHealthy?.() ?? true;
-      response.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
-      response.end(healthy ? 'ok\n' : 'unavailable\n');
-    } else {
-      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
-    }
+  const routes: HttpRoute[] = [
+    { method: 'GET', path: '/metrics', handler: serveMetrics },
+    {
+      method: 'GET',
+      path: '/healthz',
+      handler: (_request, response) => {
+        const healthy = options.isHealthy?.() ?? true;
+        response.writeHead(healthy ? 200 : 503, {
+          'content-type': 'text/plain; charset=utf-8',
+          'cache-control': 'no-store',
+        });
+        response.end(healthy ? 'ok\n' : 'unavailable\n');
+      },
+    },
+    ...(options.routes ?? []),
+  ];
+  return createHttpServer({
+    name: 'metrics',
+    port: options.port,
+    routes,
+    host: options.host,
+    signal: options.signal,
+    logger: options.logger,
+    limits: options.limits,
   });
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      reject(
-        new BuildfleetError('config-invalid', `metrics: cannot listen on ${host}:${options.port}: ${error.message}`, {
-          cause: error,
-          context: { host, port: options.port },
-        }),
-      );
-    };
-    server.once('error', onError);
-    server.listen(options.port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      server.close(() => resolve());
-      // keep-alive connections (fetch keeps them) would hold close() open until they time out
-      server.closeAllConnections();
-    });
-    return closing;
-  };
-  const onAbort = (): void => void close();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const { port } = server.address() as AddressInfo;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${port}`, port, close };
 }

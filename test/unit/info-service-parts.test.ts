@@ -4,9 +4,9 @@ import { describe, it } from 'node:test';
 import { CatchUpTracker } from '../../info-service/catch-up.ts';
 import { EventStream, eventFrame, matchesFilter } from '../../info-service/event-stream.ts';
 import { cancelOf, eventFilterOf, listFilterOf, submitOf, targetOf } from '../../info-service/http/requests.ts';
-import { statusOf } from '../../info-service/http/respond.ts';
 import { LiveLogs, type LogFollower } from '../../info-service/live-logs.ts';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
+import { statusOf } from '../../shared/http/index.ts';
 import { isMessage, type BuildEvent, type LogChunk } from '../../shared/messages/index.ts';
 
 const at = '2025-03-01T10:00:00.000Z';

@@ -412,12 +412,14 @@ export function infoServiceSuite(adapter: string, setup: () => Promise<InfoSuite
 
       const mine = await fetch(`${api}/api/builds`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ project, submitId: 'my-own-id' }),
       });
       assert.deepEqual(await mine.json(), { submitId: 'my-own-id' });
 
       const cancel = await fetch(`${api}/api/builds/${runningId}/cancel`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ reason: 'not needed' }),
       });
       assert.equal(cancel.status, 202);
@@ -428,11 +430,20 @@ export function infoServiceSuite(adapter: string, setup: () => Promise<InfoSuite
     });
 
     it('answers bad input with 400 or 404 and keeps going', async () => {
-      const badJson = await fetch(`${api}/api/builds`, { method: 'POST', body: '{"project": ' });
+      const json = { 'content-type': 'application/json' };
+      const badJson = await fetch(`${api}/api/builds`, { method: 'POST', headers: json, body: '{"project": ' });
       assert.equal(badJson.status, 400);
       assert.equal(((await badJson.json()) as { error: { code: string } }).error.code, 'request-invalid');
-      const badSubmit = await fetch(`${api}/api/builds`, { method: 'POST', body: JSON.stringify({ targets: 3 }) });
+      const badSubmit = await fetch(`${api}/api/builds`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ targets: 3 }),
+      });
       assert.equal(badSubmit.status, 400);
+      // A body that is not declared JSON (fetch says text/plain, as a cross-site form could) is 415.
+      const notJson = await fetch(`${api}/api/builds`, { method: 'POST', body: JSON.stringify({ project }) });
+      assert.equal(notJson.status, 415);
+      assert.equal(((await notJson.json()) as { error: { code: string } }).error.code, 'request-invalid');
       assert.equal((await fetch(`${api}/api/nothing`)).status, 404);
       assert.equal((await fetch(`${api}/api/builds/${doneId}`, { method: 'DELETE' })).status, 405);
       assert.equal((await fetch(`${api}/api/builds/%E0%A4%A`)).status, 400);
@@ -466,20 +477,22 @@ export function infoServiceSuite(adapter: string, setup: () => Promise<InfoSuite
         extraRoutes: [
           {
             method: 'POST',
-            prefix: '/hooks/git',
-            handle: (_request, response) => void response.writeHead(200).end('hooked'),
+            path: '/hooks/git',
+            handler: (_request, response) => void response.writeHead(200).end('hooked'),
           },
           {
             method: 'GET',
-            prefix: '/broken',
-            handle: () => Promise.reject(new Error('route failed')),
+            path: '/broken',
+            handler: () => Promise.reject(new Error('route failed')),
           },
         ],
       });
       try {
         const hooked = await fetch(`${outer.url}/hooks/git`, { method: 'POST', body: '{}' });
         assert.equal(await hooked.text(), 'hooked');
-        assert.equal((await fetch(`${outer.url}/hooks/git`)).status, 404, 'other methods are not the route');
+        const get = await fetch(`${outer.url}/hooks/git`);
+        assert.equal(get.status, 405, 'other methods are refused');
+        assert.equal(get.headers.get('allow'), 'POST');
         assert.equal((await fetch(`${outer.url}/broken`)).status, 500);
         assert.equal((await fetch(`${outer.url}/api/builds/${doneId}`)).status, 200, 'the API is there too');
       } finally {
