@@ -7,98 +7,43 @@
  *
  *   node --import tsx test/bench/runner-overhead.ts [rounds=3]
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { decoderFor, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
-import { createSourceMirror, loadDist, loadPackage } from '../../shared/sources/index.ts';
-import { createS3ArtifactStore } from '../../shared/storage/index.ts';
-import { chooseBuildroot } from '../../runner/buildroot/index.ts';
+import { loadDist, loadPackage } from '../../shared/sources/index.ts';
+import { buildrootDist, chooseBuildroot } from '../../runner/buildroot/index.ts';
 import { builderFor } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { createRunner } from '../../runner/runner.ts';
+import { exampleSourcesRepo, testRequest } from '../harness/cluster-fixtures.ts';
+import { startTestCluster } from '../harness/cluster.ts';
 import { startTestBroker } from '../harness/kafka.ts';
 import { startTestPodman } from '../harness/podman.ts';
 import { startTestS3 } from '../harness/s3.ts';
-import { testGitRepos } from '../harness/git.ts';
-import { exampleSourcesRepo, testRequest, testTopics } from '../harness/cluster-fixtures.ts';
-import { buildrootDist } from '../../runner/buildroot/index.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const rounds = Number(process.argv[2] ?? 3);
-const logger = pino({ level: 'silent' });
 const project = 'projects/demo/hello-deb';
 const target = { dist: 'bookworm', arch: 'x86_64' };
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 const [broker, s3, podman] = await Promise.all([startTestBroker(), startTestS3(), startTestPodman()]);
-const repos = await testGitRepos('buildfleet-bench-');
+const cluster = await startTestCluster({ brokers: broker.brokers, name: 'bench', s3 });
+const { events, logger, repos, work } = cluster;
 try {
   const repo = await exampleSourcesRepo(repos);
   const commit = await repo.commit('bench sources');
-  const work = await mkdtemp(join(tmpdir(), 'buildfleet-bench-work-'));
-  await mkdir(join(work, 'work'), { recursive: true });
-
-  const prefix = `bench${randomUUID().slice(0, 6)}`;
-  const topics = topicNames(prefix);
-  const bus = createKafkaBus({
-    brokers: broker.brokers,
-    clientId: 'bench',
-    topicPrefix: prefix,
-    logger,
-    heartbeatIntervalMs: 500,
-  });
-  await bus.ensureTopics(testTopics(prefix));
-  const bucket = `bench-${randomUUID().slice(0, 8)}`;
-  const store = await createS3ArtifactStore({
-    bucket,
-    createBucket: true,
-    endpoint: s3.endpoint,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
   const buildroot = await chooseBuildroot({
     preferred: 'container',
     engine: createDockerodeEngine({ socketPath: podman.socketPath }),
     cacheDir: join(work, 'cache'),
     logger,
   });
-  const events: BuildEvent[] = [];
-  const watch = await bus.subscribe<BuildEvent>({
-    name: 'bench',
-    topics: [topics.events],
-    decode: decoderFor('build.event'),
-    handle: async (r) => void events.push(r.value),
-  });
-  await watch.ready;
-  const runner = createRunner({
-    runnerId: 'bench-runner',
-    group: 'default',
-    arches: ['x86_64'],
-    slots: 1,
-    heartbeatMs: 5000,
-    graceMs: 5000,
-    bus,
-    logger,
-    job: {
-      sources: createSourceMirror({ cacheDir: join(work, 'git'), logger }),
-      store,
-      buildroot,
-      builderFor,
-      workDir: join(work, 'work'),
-      limits: { memoryMb: 4096, pids: 4096, timeoutMinutes: 30 },
-    },
-  });
-  await runner.start();
+  await cluster.startRunner({ id: 'bench-runner', slots: 1, heartbeatMs: 5000, graceMs: 5000, buildroot, limit: 4096 });
 
   async function throughRunner(): Promise<number> {
     const request = testRequest({ project, dist: target.dist, kind: 'deb', url: repo.url, commit });
     const started = performance.now();
-    await bus.publish(topics.requests('default', 'x86_64'), { key: request.buildKey, value: request });
+    await cluster.request(request);
     await waitFor(
       () => events.some((e) => e.buildId === request.buildId && e.state === 'succeeded'),
       'succeeded',
@@ -154,13 +99,7 @@ try {
   console.log(`  last runner build phases (ms): ${JSON.stringify(last?.durations)}`);
 
   await prepared.release();
-  await runner.stop();
-  await watch.close();
-  await bus.close();
-  await store.deletePrefix('builds/');
-  await store.close();
-  await rm(work, { recursive: true, force: true });
 } finally {
-  await repos.cleanup();
+  await cluster.stop();
   await Promise.allSettled([broker.cleanup(), s3.stop(), podman.stop()]);
 }
