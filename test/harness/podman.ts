@@ -5,11 +5,11 @@
  * stopped after the file's tests. Images live in podman's storage either way, so images made by
  * one test file (or an earlier run) are there for the next.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { startPodmanService } from '../../infra/podman/service.ts';
+import { startInTempDir } from './temp-dir-service.ts';
 import type { ContainerEngine } from '../../runner/engine/index.ts';
 
 /** Unix socket of a podman service shared by a whole test run (set by the runner that started it). */
@@ -34,32 +34,19 @@ export function insecureRegistriesConf(registries: readonly string[]): string {
 
 /** Starts a podman service on a socket in a fresh temp dir, always (the run-wide runner uses this). */
 export async function startTestPodman(signal?: AbortSignal, options: TestPodmanOptions = {}): Promise<TestPodman> {
-  const dir = await mkdtemp(join(tmpdir(), 'buildfleet-podman-'));
-  let service;
-  try {
+  const { server, stop } = await startInTempDir('buildfleet-podman-', async (dir) => {
     let registriesConf: string | undefined;
     if (options.insecureRegistries !== undefined) {
       registriesConf = join(dir, 'registries.conf');
       await writeFile(registriesConf, insecureRegistriesConf(options.insecureRegistries));
     }
-    service = await startPodmanService({
+    return startPodmanService({
       socketPath: join(dir, 'podman.sock'),
       signal,
       ...(registriesConf === undefined ? {} : { registriesConf }),
     });
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-  const started = service;
-  let stopping: Promise<void> | undefined;
-  return {
-    socketPath: started.socketPath,
-    stop() {
-      stopping ??= started.stop().finally(() => rm(dir, { recursive: true, force: true }));
-      return stopping;
-    },
-  };
+  });
+  return { socketPath: server.socketPath, stop };
 }
 
 /**

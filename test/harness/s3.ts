@@ -5,13 +5,11 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after } from 'node:test';
 import { LOCAL_S3_REGION, startS3Server } from '../../infra/s3/server.ts';
 import { createS3ArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { uniqueName } from './names.ts';
+import { startInTempDir } from './temp-dir-service.ts';
 
 /** How a test reaches an S3 server. */
 export interface TestS3 {
@@ -61,26 +59,9 @@ export async function useS3(): Promise<TestS3> {
 
 /** Starts an s3proxy in a fresh temp dir, always (the run-wide runner uses this). */
 export async function startTestS3(signal?: AbortSignal): Promise<StartedTestS3> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'buildfleet-s3-'));
-  let server;
-  try {
-    server = await startS3Server({ dataDir, signal });
-  } catch (error) {
-    await rm(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  const started = server;
-  let stopping: Promise<void> | undefined;
-  return {
-    endpoint: started.endpoint,
-    accessKeyId: started.accessKeyId,
-    secretAccessKey: started.secretAccessKey,
-    region: started.region,
-    stop() {
-      stopping ??= started.stop().finally(() => rm(dataDir, { recursive: true, force: true }));
-      return stopping;
-    },
-  };
+  const { server, stop } = await startInTempDir('buildfleet-s3-', (dataDir) => startS3Server({ dataDir, signal }));
+  const { endpoint, accessKeyId, secretAccessKey, region } = server;
+  return { endpoint, accessKeyId, secretAccessKey, region, stop };
 }
 
 /** The variables a child test process needs to use `server` through useS3(). */
@@ -150,7 +131,7 @@ export async function createTestBucket(server: TestS3, label: string): Promise<T
 export async function testS3Store(
   server: TestS3,
   label: string,
-): Promise<{ store: ArtifactStore; bucket: string; remove(): Promise<void> }> {
+): Promise<{ store: ArtifactStore; bucket: string; remove: () => Promise<void> }> {
   const bucket = await createTestBucket(server, label);
   const store = await createS3ArtifactStore({
     bucket: bucket.name,

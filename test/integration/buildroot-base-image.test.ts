@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
-import { isBuildfleetError, type BuildfleetError } from '../../shared/errors/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
 import { loadDist, loadPackage } from '../../shared/sources/index.ts';
@@ -30,6 +29,7 @@ import { createDockerodeEngine, KeyedLock } from '../../runner/engine/index.ts';
 import { uniqueName } from '../harness/names.ts';
 import { usePodman } from '../harness/podman.ts';
 import { useRegistry } from '../harness/registry.ts';
+import { rejection } from '../harness/errors.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 /** Nothing listens on port 1: a registry that cannot be reached. */
@@ -244,16 +244,6 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
     assert.match(denied.message, /unauthorized/);
   });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<BuildfleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBuildfleetError(error), String(error));
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

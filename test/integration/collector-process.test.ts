@@ -18,6 +18,7 @@ import { listAll } from '../../shared/storage/index.ts';
 import { testEvent } from '../fixtures/messages.ts';
 import { storedArtifact } from '../harness/cluster-fixtures.ts';
 import { startTestCluster } from '../harness/cluster.ts';
+import { kafkaBusYaml } from '../harness/service-config.ts';
 import { testSigningKey } from '../harness/gpg.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { buildNoarchRpm, dnfInstall } from '../harness/package-clients.ts';
@@ -47,7 +48,7 @@ describe('buildfleet collector --config (process)', { timeout: 300_000 }, () => 
         await writeFile(
           config,
           [
-            `bus: { type: kafka, brokers: [${brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix} }`,
+            kafkaBusYaml(brokers, prefix),
             `storage: { type: fs, root: '${storeRoot}' }`,
             'log: { level: info }',
             'metrics: { enabled: false }',

@@ -5,21 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { publishVersion } from '../../collector/publish/version-publisher.ts';
 import { readPointer } from '../../shared/repos/pointer.ts';
-import { createRepoRequestHandler, parseRepoPath } from '../../shared/repos/http.ts';
-import {
-  createFsArtifactStore,
-  createS3ArtifactStore,
-  listAll,
-  type ArtifactStore,
-} from '../../shared/storage/index.ts';
-import { createTestBucket, useS3 } from '../harness/s3.ts';
+import { parseRepoPath } from '../../shared/repos/http.ts';
+import { createFsArtifactStore, listAll, type ArtifactStore } from '../../shared/storage/index.ts';
+import { serveRepos } from '../harness/cluster.ts';
+import { testS3Store, useS3 } from '../harness/s3.ts';
 
 const s3 = await useS3();
 const repoKey = 'projects/demo/bookworm';
@@ -37,23 +31,17 @@ function suite(name: string, makeStore: () => Promise<{ store: ArtifactStore; cl
   describe(`repository publish (${name})`, { timeout: 120_000 }, () => {
     let store: ArtifactStore;
     let cleanup: () => Promise<void>;
-    let server: Server;
+    let server: { url: string; close: () => Promise<void> };
     let base = '';
     let scratch = '';
     before(async () => {
       ({ store, cleanup } = await makeStore());
       scratch = await mkdtemp(join(tmpdir(), 'buildfleet-publish-'));
-      const handle = createRepoRequestHandler(store);
-      server = createServer((req, res) => {
-        void handle(req, res).then((handled) => {
-          if (!handled) res.writeHead(404).end();
-        });
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos/${repoKey}/apt`;
+      server = await serveRepos(store);
+      base = `${server.url}/${repoKey}/apt`;
     });
     after(async () => {
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
       await cleanup();
       await rm(scratch, { recursive: true, force: true });
     });
@@ -159,18 +147,6 @@ suite('filesystem', async () => {
 });
 
 suite('s3', async () => {
-  const bucket = await createTestBucket(s3, 'publish');
-  const store = await createS3ArtifactStore({
-    bucket: bucket.name,
-    endpoint: s3.endpoint,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await bucket.remove();
-    },
-  };
+  const { store, remove } = await testS3Store(s3, 'publish');
+  return { store, cleanup: remove };
 });

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { exampleSourcesRepo, testRequest } from '../harness/cluster-fixtures.ts';
 import { startTestCluster } from '../harness/cluster.ts';
+import { runnerConfigYaml } from '../harness/service-config.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -25,24 +26,18 @@ describe('buildfleet runner --config (process)', { timeout: 300_000 }, () => {
       const commit = await repo.commit('sources');
       const dir = await cluster.repos.tempDir('runner');
       const config = join(dir, 'runner.yml');
-      await writeFile(
-        config,
-        [
-          `bus: { type: kafka, brokers: [${brokers.map((b) => `'${b}'`).join(', ')}], topicPrefix: ${prefix} }`,
-          `storage: { type: fs, root: '${join(dir, 'store')}' }`,
-          'log: { level: info }',
-          'metrics: { enabled: true, port: 0 }',
-          'runner:',
-          '  id: process-runner',
-          '  slots: 1',
-          '  heartbeatMs: 1000',
-          `  workDir: '${join(dir, 'work')}'`,
-          `  cacheDir: '${join(dir, 'cache')}'`,
-          '  buildroot: host',
-          '  graceMs: 5000',
-          '',
-        ].join('\n'),
-      );
+      const storeRoot = join(dir, 'store');
+      const yaml = runnerConfigYaml({
+        brokers,
+        prefix,
+        id: 'process-runner',
+        dir,
+        storeRoot,
+        slots: 1,
+        heartbeatMs: 1000,
+        metrics: true,
+      });
+      await writeFile(config, yaml);
       const child = spawn(process.execPath, [bin, 'runner', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));

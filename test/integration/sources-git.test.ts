@@ -4,25 +4,16 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { isBuildfleetError, type BuildfleetError } from '../../shared/errors/index.ts';
+import { isBuildfleetError } from '../../shared/errors/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
 import { createSourceMirror, type SourceRepo } from '../../shared/sources/index.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
 import { freePort } from '../harness/ports.ts';
 import { deferred, waitFor } from '../harness/wait.ts';
+import { rejection } from '../harness/errors.ts';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
-
-async function rejection(promise: Promise<unknown>): Promise<BuildfleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBuildfleetError(error), `expected a BuildfleetError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('source mirror (git)', { timeout: 60_000 }, () => {
   let repos: TestGitRepos;

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isBuildfleetError, type BuildfleetError } from '../../shared/errors/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
+import { rejection } from '../harness/errors.ts';
 
 /** A pid counts as gone when it no longer exists or is a zombie waiting for its reaper. */
 function isGone(pid: number): boolean {
@@ -22,16 +22,6 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BuildfleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBuildfleetError(error), `expected a BuildfleetError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the command to fail');
 }
 
 describe('runCommand', { timeout: 30_000 }, () => {
@@ -102,7 +92,10 @@ describe('runCommand', { timeout: 30_000 }, () => {
   });
 
   it('fails with exec-failed, the exit code and the stderr tail', async () => {
-    const error = await rejection(runCommand('sh', ['-c', 'echo working; echo "boom: missing file" >&2; exit 3']));
+    const error = await rejection(
+      runCommand('sh', ['-c', 'echo working; echo "boom: missing file" >&2; exit 3']),
+      'the command to fail',
+    );
     assert.equal(error.code, 'exec-failed');
     assert.equal(error.retriable, false);
     assert.equal(error.context['exitCode'], 3);

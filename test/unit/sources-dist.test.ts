@@ -4,20 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { isBuildfleetError, type BuildfleetError } from '../../shared/errors/index.ts';
 import { listDists, loadDist, type DistSpec } from '../../shared/sources/index.ts';
+import { rejection } from '../harness/errors.ts';
 
 const examplesRepo = fileURLToPath(new URL('../../examples/sources', import.meta.url));
-
-async function rejection(promise: Promise<unknown>): Promise<BuildfleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBuildfleetError(error), `expected a BuildfleetError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('dist definitions', () => {
   let root: string;

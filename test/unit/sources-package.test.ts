@@ -3,8 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isBuildfleetError, type BuildfleetError } from '../../shared/errors/index.ts';
+import type { BuildfleetError } from '../../shared/errors/index.ts';
 import { listPackages, loadPackage, loadPackages, packagesOfDist } from '../../shared/sources/index.ts';
+import { rejection } from '../harness/errors.ts';
 
 const BOOKWORM = `format: deb
 base:
@@ -15,16 +16,6 @@ arches: [x86_64, aarch64]
 const RPM_DIST = `format: rpm
 base: { image: localhost/rpm-builder:1 }
 `;
-
-async function rejection(promise: Promise<unknown>): Promise<BuildfleetError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isBuildfleetError(error), `expected a BuildfleetError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('package metadata', () => {
   let root: string;
