@@ -13,11 +13,12 @@ import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import type { Bus } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { topicNames, type TopicNames } from '../../shared/messages/index.ts';
+import { topicNames, type BuildEvent, type TopicNames } from '../../shared/messages/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { testTopics } from '../harness/cluster-fixtures.ts';
 import { runnerConfigYaml, schedulerConfigYaml } from '../harness/service-config.ts';
 import { startTestCollector } from '../harness/cluster.ts';
+import { recordTopic } from '../harness/events.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
 import { startTestBroker, type TestBroker } from '../harness/kafka.ts';
 import { deferred, waitFor } from '../harness/wait.ts';
@@ -178,6 +179,27 @@ export async function startBenchCollector(
   });
   base.defer(() => collector.stop());
   return { store, storeRoot };
+}
+
+/**
+ * Per submission the bench made (`samples`, by submitId), hands each build event of it to
+ * `onEvent` with its sample, from now until the base stops.
+ */
+export async function watchSamples<S>(
+  base: BenchBase,
+  samples: ReadonlyMap<string, S>,
+  onEvent: (sample: S, event: BuildEvent) => void,
+): Promise<void> {
+  const { subscription } = await recordTopic(base.bus, {
+    name: 'bench-samples',
+    topic: base.topics.events,
+    type: 'build.event',
+    handle: (e) => {
+      const sample = e.submitId === undefined ? undefined : samples.get(e.submitId);
+      if (sample) onEvent(sample, e);
+    },
+  });
+  base.defer(() => subscription.close());
 }
 
 /** One build key of the noop grid: a project and one of its targets. */

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decoderFor, type BuildEvent, type BuildSubmit } from '../../shared/messages/index.ts';
+import type { BuildSubmit } from '../../shared/messages/index.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   benchOptions,
@@ -31,6 +31,7 @@ import {
   startBenchBase,
   startRunnerProcess,
   startSchedulerProcess,
+  watchSamples,
   type NoopKey,
   type ServiceProcess,
 } from './bench-kit.ts';
@@ -90,24 +91,16 @@ try {
   const stageKeys = counts.map((count) => keys.slice(next, (next += count)));
 
   const samples = new Map<string, Sample>();
-  const watch = await bus.subscribe<BuildEvent>({
-    name: 'bench-dispatch',
-    topics: [topics.events],
-    decode: decoderFor('build.event'),
-    handle: async ({ value: e }) => {
-      const sample = e.submitId === undefined ? undefined : samples.get(e.submitId);
-      if (!sample) return;
-      const at = Date.parse(e.at);
-      sample.attempt = Math.max(sample.attempt, e.attempt);
-      if (e.state === 'submitted') sample.submittedAt ??= at;
-      else if (e.state === 'queued' || e.state === 'waiting') sample.queuedAt ??= at;
-      else if (e.state === 'claimed' && sample.claimedAt === undefined) {
-        sample.claimedAt = at;
-        sample.claimedSeenAt = now();
-      } else if (['succeeded', 'failed', 'cancelled', 'superseded', 'timed-out'].includes(e.state)) sample.ended = true;
-    },
+  await watchSamples(base, samples, (sample, e) => {
+    const at = Date.parse(e.at);
+    sample.attempt = Math.max(sample.attempt, e.attempt);
+    if (e.state === 'submitted') sample.submittedAt ??= at;
+    else if (e.state === 'queued' || e.state === 'waiting') sample.queuedAt ??= at;
+    else if (e.state === 'claimed' && sample.claimedAt === undefined) {
+      sample.claimedAt = at;
+      sample.claimedSeenAt = now();
+    } else if (['succeeded', 'failed', 'cancelled', 'superseded', 'timed-out'].includes(e.state)) sample.ended = true;
   });
-  await watch.ready;
 
   const profileDir = args.profile;
   if (profileDir) await mkdir(profileDir, { recursive: true });
@@ -257,7 +250,6 @@ try {
   );
   printLogProblems(processes);
   if (args.schedulerLog) await writeFile(args.schedulerLog, `${scheduler.lines.join('\n')}\n`);
-  await watch.close();
 } finally {
   for (const p of processes.reverse()) await p.stop().catch(() => null);
   await base.stop();

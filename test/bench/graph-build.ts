@@ -25,18 +25,26 @@ import type { DagRepo } from './graph-repo.ts';
 
 const END_STATES = new Set(['published', 'failed', 'cancelled', 'superseded', 'timed-out', 'unresolvable']);
 
-/** Longest chain (in packages) ending at each project, counting the project. */
-export function chainLengths(needs: ReadonlyMap<string, readonly string[]>): Map<string, number> {
+/**
+ * The longest chain (in packages, counting the project) from a project along `edges` (project ->
+ * the projects it leads to), memoised; a project with no edges is a chain of one.
+ */
+function chainLength(edges: ReadonlyMap<string, readonly string[]>): (project: string) => number {
   const lengths = new Map<string, number>();
   const lengthOf = (project: string): number => {
     const known = lengths.get(project);
     if (known !== undefined) return known;
-    const length = 1 + Math.max(0, ...(needs.get(project) ?? []).map(lengthOf));
+    const length = 1 + Math.max(0, ...(edges.get(project) ?? []).map(lengthOf));
     lengths.set(project, length);
     return length;
   };
-  for (const project of needs.keys()) lengthOf(project);
-  return lengths;
+  return lengthOf;
+}
+
+/** Longest chain (in packages) ending at each project, counting the project. */
+export function chainLengths(needs: ReadonlyMap<string, readonly string[]>): Map<string, number> {
+  const lengthOf = chainLength(needs);
+  return new Map([...needs.keys()].map((project) => [project, lengthOf(project)]));
 }
 
 /** Makespan of a list schedule on `slots` parallel slots, each build `unitMs`, longest remaining chain first. */
@@ -44,14 +52,7 @@ export function listSchedule(needs: ReadonlyMap<string, readonly string[]>, slot
   const dependants = new Map<string, string[]>();
   for (const [from, tos] of needs) for (const to of tos) dependants.set(to, [...(dependants.get(to) ?? []), from]);
   // Remaining chain from a project to the end of the graph: its priority.
-  const tail = new Map<string, number>();
-  const tailOf = (project: string): number => {
-    const known = tail.get(project);
-    if (known !== undefined) return known;
-    const length = 1 + Math.max(0, ...(dependants.get(project) ?? []).map(tailOf));
-    tail.set(project, length);
-    return length;
-  };
+  const tailOf = chainLength(dependants);
   const waiting = new Map([...needs].map(([project, tos]) => [project, tos.length]));
   let ready = [...waiting].filter(([, count]) => count === 0).map(([project]) => project);
   let running: Array<{ project: string; endsAt: number }> = [];

@@ -10,7 +10,7 @@
  *     [--noop-ms 10] [--coalesce-ms 1000]
  */
 import { randomUUID } from 'node:crypto';
-import { decoderFor, type BuildEvent, type BuildSubmit } from '../../shared/messages/index.ts';
+import type { BuildEvent, BuildSubmit } from '../../shared/messages/index.ts';
 import { waitFor } from '../harness/wait.ts';
 import {
   benchOptions,
@@ -24,6 +24,7 @@ import {
   startBenchCollector,
   startRunnerProcess,
   startSchedulerProcess,
+  watchSamples,
   type NoopKey,
   type ServiceProcess,
 } from './bench-kit.ts';
@@ -61,26 +62,17 @@ try {
   const takeKeys = (count: number): NoopKey[] => keys.slice(nextKey, (nextKey += count));
 
   const samples = new Map<string, Sample>();
-  const watch = await bus.subscribe<BuildEvent>({
-    name: 'bench-throughput',
-    topics: [topics.events],
-    decode: decoderFor('build.event'),
-    handle: async ({ value: e }) => {
-      const sample = e.submitId === undefined ? undefined : samples.get(e.submitId);
-      if (!sample) return;
-      if (e.state === 'claimed') sample.claimedAt ??= now();
-      if (e.state === 'succeeded') {
-        sample.succeededAt ??= now();
-        sample.durations ??= e.durations;
-      }
-      if (END_STATES.has(e.state) && sample.end === undefined) {
-        sample.end = e.state;
-        sample.endedAt = now();
-      }
-    },
+  await watchSamples(base, samples, (sample, e) => {
+    if (e.state === 'claimed') sample.claimedAt ??= now();
+    if (e.state === 'succeeded') {
+      sample.succeededAt ??= now();
+      sample.durations ??= e.durations;
+    }
+    if (END_STATES.has(e.state) && sample.end === undefined) {
+      sample.end = e.state;
+      sample.endedAt = now();
+    }
   });
-  base.defer(() => watch.close());
-  await watch.ready;
 
   const { storeRoot } = await startBenchCollector(base, coalesceMs);
 
