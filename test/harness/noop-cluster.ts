@@ -9,8 +9,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { CollectorSettings } from '../../collector/config.ts';
-import { startCollectorService } from '../../collector/service.ts';
 import { InfoSettings } from '../../info-service/config.ts';
 import { startInfoService } from '../../info-service/service.ts';
 import { RunnerSettings } from '../../runner/config.ts';
@@ -30,8 +28,8 @@ import {
   type TopicNames,
 } from '../../shared/messages/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
+import { startTestCollector } from './cluster.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from './git.ts';
-import { testSigningKey } from './gpg.ts';
 import { waitFor } from './wait.ts';
 
 export interface NoopCluster {
@@ -162,25 +160,13 @@ export async function startNoopCluster(options: {
   const store = await createFsArtifactStore({ root: join(work, 'store') });
   cleanups.push(() => store.close());
   // The services as `buildfleet <service>` composes them, from settings parsed through their schemas.
-  const collector = await startCollectorService(
-    loadConfig(CollectorSettings, {
-      env: {},
-      defaults: {
-        id: 'test-collector',
-        publicUrl: 'http://127.0.0.1:1/repos',
-        workDir: join(work, 'collector'),
-        keepVersions: 2,
-        coalesceMs: 100,
-        retryMs: 1000,
-      },
-    }),
-    {
-      bus: newBus('collector'),
-      store,
-      logger,
-      env: { BUILDFLEET_SIGNING_KEY: (await testSigningKey()).armoredPrivateKey },
-    },
-  );
+  const collector = await startTestCollector({
+    bus: newBus('collector'),
+    store,
+    logger,
+    publicUrl: 'http://127.0.0.1:1/repos',
+    dir: work,
+  });
   cleanups.push(() => collector.stop());
 
   let apiUrl = '';
