@@ -95,6 +95,28 @@ export async function buildNoarchRpm(
   return join(top, 'RPMS', 'noarch', `${name}-${version}-${release}.noarch.rpm`);
 }
 
+/**
+ * The options of a dnf run in `run` (its own config, cache and installroot `<run>/root`, Debian
+ * 12 as the release) with the repository `bf` at `baseUrl`, gpgcheck and repo_gpgcheck on.
+ */
+async function dnfOptions(run: string, options: { baseUrl: string; keyUrl: string }): Promise<string[]> {
+  const reposdir = join(run, 'repos.d');
+  await mkdir(reposdir);
+  await writeFile(join(run, 'dnf.conf'), '[main]\n');
+  return [
+    `--config=${join(run, 'dnf.conf')}`,
+    `--installroot=${join(run, 'root')}`,
+    '--releasever=12',
+    `--setopt=reposdir=${reposdir}`,
+    `--setopt=cachedir=${join(run, 'cache')}`,
+    '--setopt=install_weak_deps=False',
+    `--repofrompath=bf,${options.baseUrl}/`,
+    '--setopt=bf.gpgcheck=1',
+    '--setopt=bf.repo_gpgcheck=1',
+    `--setopt=bf.gpgkey=${options.keyUrl}`,
+  ];
+}
+
 /** Installs `name` with real dnf into a fresh installroot from `baseUrl`, gpgcheck and repo_gpgcheck on. */
 export async function dnfInstall(options: {
   workDir: string;
@@ -103,28 +125,10 @@ export async function dnfInstall(options: {
   name: string;
 }): Promise<{ exitCode: number; output: string; installed: string | undefined }> {
   const run = await mkdtemp(join(options.workDir, 'dnf-'));
-  const reposdir = join(run, 'repos.d');
-  await mkdir(reposdir);
-  await writeFile(join(run, 'dnf.conf'), '[main]\n');
-  const result = await runCommand(
-    'dnf',
-    [
-      `--config=${join(run, 'dnf.conf')}`,
-      `--installroot=${join(run, 'root')}`,
-      '--releasever=12',
-      `--setopt=reposdir=${reposdir}`,
-      `--setopt=cachedir=${join(run, 'cache')}`,
-      '--setopt=install_weak_deps=False',
-      `--repofrompath=bf,${options.baseUrl}/`,
-      '--setopt=bf.gpgcheck=1',
-      '--setopt=bf.repo_gpgcheck=1',
-      `--setopt=bf.gpgkey=${options.keyUrl}`,
-      '-y',
-      'install',
-      options.name,
-    ],
-    { timeoutMs: 120_000, okExitCodes: [0, 1] },
-  );
+  const result = await runCommand('dnf', [...(await dnfOptions(run, options)), '-y', 'install', options.name], {
+    timeoutMs: 120_000,
+    okExitCodes: [0, 1],
+  });
   const installed = await readFile(join(run, 'root', 'usr', 'share', options.name, 'version.txt'), 'utf8').catch(
     () => undefined,
   );
@@ -176,23 +180,11 @@ export async function dnfInstallWithProvidesShim(options: {
   await mkdir(shimRepo);
   await runCommand('sh', ['-c', `cp ${top}/RPMS/noarch/*.rpm ${shimRepo}/`]);
   await runCommand('createrepo_c', ['--quiet', shimRepo], { timeoutMs: 60_000 });
-  const reposdir = join(run, 'repos.d');
-  await mkdir(reposdir);
-  await writeFile(join(run, 'dnf.conf'), '[main]\n');
   const root = join(run, 'root');
   const result = await runCommand(
     'dnf',
     [
-      `--config=${join(run, 'dnf.conf')}`,
-      `--installroot=${root}`,
-      '--releasever=12',
-      `--setopt=reposdir=${reposdir}`,
-      `--setopt=cachedir=${join(run, 'cache')}`,
-      '--setopt=install_weak_deps=False',
-      `--repofrompath=bf,${options.baseUrl}/`,
-      '--setopt=bf.gpgcheck=1',
-      '--setopt=bf.repo_gpgcheck=1',
-      `--setopt=bf.gpgkey=${options.keyUrl}`,
+      ...(await dnfOptions(run, options)),
       `--repofrompath=shim,file://${shimRepo}`,
       '--setopt=shim.gpgcheck=0',
       '-y',
