@@ -25,6 +25,17 @@ export default tseslint.config(
     },
   },
   {
+    // Loggers are typed and made through shared/log, so the logging library is one module's choice.
+    files: ['**/*.ts'],
+    ignores: ['shared/log/**', 'test/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'pino', message: 'use shared/log (createLogger, Logger) instead of pino directly' }] },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // node:test's describe/it return promises that the runner itself awaits.

@@ -3,7 +3,7 @@
  * the shared router (shared/http): 404, 405, body limits and error answers are the router's.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { sendJson, type HttpRoute, type RouteHandler } from '../../shared/http/index.ts';
 import { submissionProgress, type BuildSubmit, type ControlCancel } from '../../shared/messages/index.ts';

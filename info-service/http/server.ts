@@ -3,7 +3,7 @@
  * An outer process (the all-in-one `buildfleet up`) adds routes of other services on the same
  * port with `extraRoutes`, e.g. the scheduler's `POST /hooks/git`.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/log/index.ts';
 import {
   createHttpServer,
   type HttpLimits,

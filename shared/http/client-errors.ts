@@ -6,7 +6,7 @@
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/index.ts';
 
 export interface ClientErrorAnswer {
   status: number;

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/index.ts';
 import { BuildfleetError, toBuildfleetError } from '../errors/index.ts';
 import { checkDeclaredLength, readJsonBody } from './body.ts';
 import type { HttpLimits } from './limits.ts';

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/index.ts';
 import { BuildfleetError, throwIfAborted } from '../errors/index.ts';
 import { createClientErrorListener } from './client-errors.ts';
 import { compileHttpLimits, type HttpLimits } from './limits.ts';
