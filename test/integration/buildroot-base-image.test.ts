@@ -22,14 +22,13 @@ import { createContainerBuildroot, type BuildrootDist } from '../../runner/build
 import { ensureBaseLayer, basePulls } from '../../runner/buildroot/base-image.ts';
 import { pulledBaseTag } from '../../runner/buildroot/base-pull-policy.ts';
 import { builderFor } from '../../runner/builders/index.ts';
-import { runBuildJob } from '../../runner/job/build-job.ts';
-import { workingTreeSource } from '../../runner/local-source.ts';
 import { createFsArtifactStore } from '../../shared/storage/index.ts';
 import { createDockerodeEngine, KeyedLock } from '../../runner/engine/index.ts';
 import { uniqueName } from '../harness/names.ts';
 import { usePodman } from '../harness/podman.ts';
 import { useRegistry } from '../harness/registry.ts';
 import { rejection } from '../harness/errors.ts';
+import { workingTreeBuild } from '../harness/build-job.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 /** Nothing listens on port 1: a registry that cannot be reached. */
@@ -167,36 +166,16 @@ describe('image dists in the container buildroot (podman, local registry)', { ti
     );
     const store = await createFsArtifactStore({ root: join(dir, 'store') });
     try {
-      const outcome = await runBuildJob(
-        {
-          v: 1,
-          type: 'build.request',
-          buildId: uniqueName('b'),
-          attempt: 1,
-          buildKey: `${project}@${distName}.x86_64`,
-          project,
-          kind: 'deb',
-          target: { dist: distName, arch: 'x86_64' },
-          runnerGroup: 'default',
-          source: { url: sourcesDir, commit: '0'.repeat(40) },
-          submitId: 'test',
-          leaseMs: 60_000,
-        },
-        {
-          sources: workingTreeSource(sourcesDir),
-          store,
-          buildroot: buildrootWith(),
-          builderFor,
-          workDir: join(dir, 'work'),
-          limits: { memoryMb: 2048, pids: 4096, timeoutMinutes: 20 },
-          logger,
-          publishPhase: async () => undefined,
-          sendLog: async () => undefined,
-        },
-        new AbortController().signal,
-        () => undefined,
-      );
-      const log = outcome.logKey === undefined ? '' : (await store.get(outcome.logKey)).toString('utf8');
+      const { outcome, log } = await workingTreeBuild({
+        project,
+        dist: distName,
+        kind: 'deb',
+        sourcesDir,
+        store,
+        buildroot: buildrootWith(),
+        dir,
+        logger,
+      });
       assert.equal(outcome.state, 'succeeded', log.split('\n').slice(-15).join('\n'));
       assert.ok(outcome.state === 'succeeded' && outcome.artifacts.some((a) => a.name === 'hello-deb_1.0_amd64.deb'));
       assert.match(log, new RegExp(`pulling base image ${escape(baseRef)}`));

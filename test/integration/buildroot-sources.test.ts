@@ -24,15 +24,13 @@ import { createLogger } from '../../shared/log/index.ts';
 import type { BuildEvent, BuildRequest } from '../../shared/messages/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { createChrootBuildroot, createContainerBuildroot, type Buildroot } from '../../runner/buildroot/index.ts';
-import { builderFor } from '../../runner/builders/index.ts';
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
-import { runBuildJob } from '../../runner/job/build-job.ts';
 import type { JobOutcome } from '../../runner/job/outcome.ts';
 import { uploadArtifact } from '../../runner/job/artifacts.ts';
-import { workingTreeSource } from '../../runner/local-source.ts';
 import { otherSigningKey, testSigningKey } from '../harness/gpg.ts';
 import { uniqueName } from '../harness/names.ts';
 import { usePodman } from '../harness/podman.ts';
+import { workingTreeBuild } from '../harness/build-job.ts';
 
 const GREET = fileURLToPath(new URL('../../examples/sources/projects/greet', import.meta.url));
 const GREET_RPM = fileURLToPath(new URL('../fixtures/greet-rpm', import.meta.url));
@@ -51,7 +49,6 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
   let signer: Signer;
   let server: Server;
   let serverUrl: string;
-  let built = 0;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'buildroot-sources-'));
@@ -162,39 +159,7 @@ describe('buildroot package sources (podman, apt, own repositories)', { timeout:
     buildroot: Buildroot = createContainerBuildroot({ engine, logger, tmpDir: join(dir, 'tmp') }),
     rebuild?: BuildRequest['rebuild'],
   ): Promise<{ outcome: JobOutcome; log: string }> {
-    const request: BuildRequest = {
-      v: 1,
-      type: 'build.request',
-      buildId: `b-${++built}-${uniqueName('x')}`,
-      attempt: 1,
-      buildKey: `${project}@${dist}.x86_64`,
-      project,
-      kind,
-      target: { dist, arch: 'x86_64' },
-      runnerGroup: 'default',
-      source: { url: sourcesDir, commit: '0'.repeat(40) },
-      submitId: 'test',
-      leaseMs: 60_000,
-      ...(rebuild ? { rebuild } : {}),
-    };
-    const outcome = await runBuildJob(
-      request,
-      {
-        sources: workingTreeSource(sourcesDir),
-        store,
-        buildroot,
-        builderFor,
-        workDir: join(dir, 'work'),
-        limits: { memoryMb: 2048, pids: 4096, timeoutMinutes: 20 },
-        logger,
-        publishPhase: async () => undefined,
-        sendLog: async () => undefined,
-      },
-      new AbortController().signal,
-      () => undefined,
-    );
-    const log = outcome.logKey === undefined ? '' : (await store.get(outcome.logKey)).toString('utf8');
-    return { outcome, log };
+    return workingTreeBuild({ project, dist, kind, sourcesDir, store, buildroot, dir, logger, rebuild });
   }
 
   /** Builds the rpm libbfgreet fixture on the host and publishes it as build `buildId` through the collector. */
