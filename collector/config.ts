@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BusConfig, LogConfig, MetricsConfig, StorageConfig } from '../shared/config/index.ts';
+import { serviceConfig } from '../shared/config/index.ts';
 
 /** The collector's own settings (`collector:` in its config file, `BUILDFLEET_COLLECTOR_*`). */
 export const CollectorSettings = Type.Object({
@@ -29,11 +29,5 @@ export const CollectorSettings = Type.Object({
 });
 export type CollectorSettings = Static<typeof CollectorSettings>;
 
-export const CollectorConfig = Type.Object({
-  bus: BusConfig,
-  storage: StorageConfig,
-  log: LogConfig,
-  metrics: MetricsConfig,
-  collector: CollectorSettings,
-});
+export const CollectorConfig = serviceConfig({ storage: true, metrics: true }, { collector: CollectorSettings });
 export type CollectorConfig = Static<typeof CollectorConfig>;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BusConfig, LogConfig, StorageConfig } from '../shared/config/index.ts';
+import { serviceConfig } from '../shared/config/index.ts';
 
 /**
  * The info service's own settings (`info:` in its config file, `BUILDFLEET_INFO_*`). Its metrics
@@ -44,10 +44,5 @@ export const InfoSettings = Type.Object({
 });
 export type InfoSettings = Static<typeof InfoSettings>;
 
-export const InfoServiceConfig = Type.Object({
-  bus: BusConfig,
-  storage: StorageConfig,
-  log: LogConfig,
-  info: InfoSettings,
-});
+export const InfoServiceConfig = serviceConfig({ storage: true, metrics: false }, { info: InfoSettings });
 export type InfoServiceConfig = Static<typeof InfoServiceConfig>;

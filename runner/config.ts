@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BusConfig, LogConfig, MetricsConfig, StorageConfig } from '../shared/config/index.ts';
+import { serviceConfig } from '../shared/config/index.ts';
 import { DockerRegistrySettings } from './builders/docker-registry.ts';
 
 /** The runner's own settings (`runner:` in its config file, `BUILDFLEET_RUNNER_*`). */
@@ -64,11 +64,5 @@ export const RunnerSettings = Type.Object({
 });
 export type RunnerSettings = Static<typeof RunnerSettings>;
 
-export const RunnerConfig = Type.Object({
-  bus: BusConfig,
-  storage: StorageConfig,
-  log: LogConfig,
-  metrics: MetricsConfig,
-  runner: RunnerSettings,
-});
+export const RunnerConfig = serviceConfig({ storage: true, metrics: true }, { runner: RunnerSettings });
 export type RunnerConfig = Static<typeof RunnerConfig>;

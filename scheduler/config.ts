@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BusConfig, LogConfig, MetricsConfig } from '../shared/config/index.ts';
+import { serviceConfig } from '../shared/config/index.ts';
 
 /** The scheduler's own settings (`scheduler:` in its config file, `BUILDFLEET_SCHEDULER_*`). */
 export const SchedulerSettings = Type.Object({
@@ -29,11 +29,6 @@ export const SchedulerSettings = Type.Object({
 });
 export type SchedulerSettings = Static<typeof SchedulerSettings>;
 
-export const SchedulerConfig = Type.Object({
-  bus: BusConfig,
-  log: LogConfig,
-  /** Serves /metrics, /healthz and the push webhook POST /hooks/git. */
-  metrics: MetricsConfig,
-  scheduler: SchedulerSettings,
-});
+/** Its `metrics:` port serves /metrics, /healthz and the push webhook POST /hooks/git. */
+export const SchedulerConfig = serviceConfig({ storage: false, metrics: true }, { scheduler: SchedulerSettings });
 export type SchedulerConfig = Static<typeof SchedulerConfig>;

@@ -2,16 +2,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../shared/log/index.ts';
+import { registerServiceCommand } from './service-command.ts';
 
 export function registerRunner(program: Command): void {
-  program
-    .command('runner')
-    .description('run a build runner: takes build requests of its group and arches from Kafka')
-    .option('--config <file>', 'runner config (see infra/config/runner.yml)')
-    .action(async (options: { config?: string }) => {
-      const { runRunnerService } = await import('../../runner/main.ts');
-      process.exitCode = await runRunnerService(options.config ? { configFile: options.config } : {});
-    });
+  registerServiceCommand(program, {
+    name: 'runner',
+    description: 'run a build runner: takes build requests of its group and arches from Kafka',
+    configHelp: 'runner config',
+    load: async () => (await import('../../runner/main.ts')).runRunnerService,
+  });
 
   const local = program.command('local').description('work on a sources repo without a cluster');
   local

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
+import { registerServiceCommand } from './service-command.ts';
 
 export function registerScheduler(program: Command): void {
-  program
-    .command('scheduler')
-    .description('run the scheduler: submissions -> build requests, leases and retries, change detection')
-    .option('--config <file>', 'scheduler config (see infra/config/scheduler.yml)')
-    .action(async (options: { config?: string }) => {
-      const { runSchedulerService } = await import('../../scheduler/main.ts');
-      process.exitCode = await runSchedulerService(options.config ? { configFile: options.config } : {});
-    });
+  registerServiceCommand(program, {
+    name: 'scheduler',
+    description: 'run the scheduler: submissions -> build requests, leases and retries, change detection',
+    configHelp: 'scheduler config',
+    load: async () => (await import('../../scheduler/main.ts')).runSchedulerService,
+  });
 }

@@ -18,3 +18,4 @@ export {
   LogConfig,
   MetricsConfig,
 } from './fragments.ts';
+export { serviceConfig, type CommonSections, type ServiceConfigProperties } from './service-config.ts';

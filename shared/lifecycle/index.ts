@@ -10,3 +10,4 @@ export {
 } from './lifecycle.ts';
 export { instanceIdOf } from './instance-id.ts';
 export { stopInOrder, type RunningService, type ServiceDeps } from './service.ts';
+export { runService, type ServiceContext, type ServiceStart } from './run-service.ts';
