@@ -5,13 +5,13 @@
  *   node --import tsx infra/kafka/dev.ts stop    (npm run kafka:stop)
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { startBroker } from './broker.ts';
 import { commandLine, isRunning, stopByPid } from './jvm-process.ts';
+import { acceptsTcp } from './readiness.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const dataDir = join(repoRoot, 'var', 'kafka');
@@ -32,16 +32,7 @@ async function runningBrokerPid(): Promise<number | undefined> {
 }
 
 function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, timeout: 1000 });
-    const done = (inUse: boolean): void => {
-      socket.destroy();
-      resolve(inUse);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
+  return acceptsTcp('127.0.0.1', port);
 }
 
 async function start(port: number): Promise<void> {

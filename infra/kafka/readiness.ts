@@ -60,8 +60,13 @@ async function isReady(probe: ReadinessProbe): Promise<boolean> {
 
 function acceptsConnections(address: string): Promise<boolean> {
   const [host = '127.0.0.1', port = '0'] = address.split(':');
+  return acceptsTcp(host, Number(port));
+}
+
+/** True when something listens at host:port (a connect within a second). */
+export function acceptsTcp(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port: Number(port), timeout: 1000 });
+    const socket = connect({ host, port, timeout: 1000 });
     const done = (result: boolean): void => {
       socket.destroy();
       resolve(result);

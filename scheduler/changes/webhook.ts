@@ -7,6 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError, isBuildfleetError, type ErrorCode } from '../../shared/errors/index.ts';
+import { readBody } from '../../shared/http/body.ts';
+import { HttpError } from '../../shared/http/respond.ts';
 import { checkWebhookSignature, decidePush, parseWebhookEvent, type WebhookProvider } from './webhook-payload.ts';
 
 export const WEBHOOK_PATH = '/hooks/git';
@@ -52,11 +54,15 @@ export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookH
       response.setHeader('allow', 'POST');
       return answerError(response, 405, 'request-invalid', `${WEBHOOK_PATH} takes POST only`);
     }
-    const body = await readBody(request, maxBodyBytes);
-    if (body === 'too-large') {
+    let body: Buffer;
+    try {
+      body = await readBody(request, maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      if (error.status !== 413) return answerError(response, error.status, error.code, error.message);
+      // The rest of the body is left unread: the connection cannot carry another request.
       response.setHeader('connection', 'close');
-      answerError(response, 413, 'request-invalid', `the body exceeds ${maxBodyBytes} bytes`);
-      return;
+      return answerError(response, 413, 'request-invalid', `the body exceeds ${maxBodyBytes} bytes`);
     }
     const signature = checkWebhookSignature(request.headers, body, options.secret);
     if (!signature.ok) {
@@ -96,42 +102,6 @@ export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookH
       else answerError(response, 500, 'internal', 'the webhook could not be handled');
     });
   };
-}
-
-/** The body, or 'too-large' as soon as it passes the limit (the rest is not read; the connection is closed). */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      detach();
-      request.pause();
-      resolve('too-large');
-    };
-    const onEnd = (): void => {
-      detach();
-      resolve(Buffer.concat(chunks));
-    };
-    const onError = (error: Error): void => {
-      detach();
-      reject(error);
-    };
-    const detach = (): void => {
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onError);
-    };
-    request.on('data', onData);
-    request.on('end', onEnd);
-    request.on('error', onError);
-  });
 }
 
 function answer(response: ServerResponse, status: number, body: Record<string, unknown>): void {

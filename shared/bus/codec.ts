@@ -19,6 +19,14 @@ export function encodeMessage(message: OutgoingMessage): {
   return { key: message.key, value: encodeValue(message.value), headers: { ...(message.headers ?? {}) } };
 }
 
+/** One message or a batch, encoded for the broker. */
+export function encodeMessages(
+  messages: OutgoingMessage | readonly OutgoingMessage[],
+): Array<ReturnType<typeof encodeMessage>> {
+  const list: readonly OutgoingMessage[] = Array.isArray(messages) ? messages : [messages as OutgoingMessage];
+  return list.map(encodeMessage);
+}
+
 export type DecodeOutcome<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Parses the bytes as JSON and runs the consumer's decoder; never throws. */

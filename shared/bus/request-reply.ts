@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BuildfleetError, isErrorCode, toBuildfleetError } from '../errors/index.ts';
 import {
   BusHeaders,
+  type Bus,
   type BusRecord,
   type OutgoingMessage,
   type QueueOptions,
@@ -26,12 +27,32 @@ interface RequesterDeps {
   publish: (topic: string, message: OutgoingMessage) => Promise<void>;
 }
 
+interface RequestReplyDeps extends RequesterDeps {
+  consume: <Q>(options: QueueOptions<Q>) => Promise<Subscription>;
+}
+
+/**
+ * The request/serve part of the Bus port, the same for every adapter: built from the adapter's
+ * own publish, consume and subscribe. `close` ends the requester's reply subscriptions and fails
+ * the requests still waiting; the adapter calls it before it closes its other subscriptions.
+ */
+export function createRequestReply(
+  deps: RequestReplyDeps,
+): Pick<Bus, 'request' | 'serve'> & { close(): Promise<void> } {
+  const requester = createRequester(deps);
+  return {
+    request: (options) => requester.request(options),
+    serve: (options) => serveRequests({ consume: deps.consume, publish: deps.publish }, options),
+    close: () => requester.close(),
+  };
+}
+
 /**
  * Request/reply over two topics, built from the bus's own publish and subscribe so that every
  * adapter gets the same behaviour. One private reply subscription per reply topic and bus
  * instance; replies are matched by correlation id and addressed by the instance id.
  */
-export function createRequester(deps: RequesterDeps): {
+function createRequester(deps: RequesterDeps): {
   request<A>(options: RequestOptions<A>): Promise<A>;
   close(): Promise<void>;
 } {
@@ -137,7 +158,7 @@ export function createRequester(deps: RequesterDeps): {
 }
 
 /** Answers requests as a member of a shared group; a failing handler answers with an error reply. */
-export function serveRequests<Q>(
+function serveRequests<Q>(
   deps: {
     consume: (options: QueueOptions<Q>) => Promise<Subscription>;
     publish: (topic: string, message: OutgoingMessage) => Promise<void>;

@@ -4,7 +4,6 @@ import {
   ArtifactSchema,
   BuiltAgainstSchema,
   RebuildSchema,
-  Attempt,
   CommitId,
   DurationsSchema,
   ErrorInfoSchema,
@@ -13,6 +12,9 @@ import {
   NonEmptyString,
   PublishedRepoSchema,
   TargetSchema,
+  messageHead,
+  BuildAttemptFields,
+  BuildKeyFields,
 } from './common.ts';
 import { BuildStateSchema } from './build-states.ts';
 import { stamped, type MessageFields } from './envelope.ts';
@@ -23,12 +25,9 @@ export const BuildEventVersion = 1;
 
 export const BuildEventSchema = Type.Object(
   {
-    v: Type.Literal(BuildEventVersion),
-    type: Type.Literal('build.event'),
-    buildId: NonEmptyString('build id'),
-    attempt: Attempt(),
-    buildKey: NonEmptyString('<project>@<dist>.<arch>'),
-    project: NonEmptyString('package directory in the sources repo'),
+    ...messageHead(BuildEventVersion, 'build.event'),
+    ...BuildAttemptFields,
+    ...BuildKeyFields,
     target: TargetSchema,
     repoKey: NonEmptyString('<parent dir of the package>/<dist>'),
     state: BuildStateSchema,

@@ -1,6 +1,16 @@
 /** build.request (on `<prefix>.requests.<runnerGroup>.<arch>`, key: build key): one build for a runner. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Attempt, CommitId, IsoDateTime, NonEmptyString, RebuildSchema, TargetSchema, literalUnion } from './common.ts';
+import {
+  Attempt,
+  CommitId,
+  IsoDateTime,
+  NonEmptyString,
+  RebuildSchema,
+  TargetSchema,
+  literalUnion,
+  messageHead,
+  BuildKeyFields,
+} from './common.ts';
 import { stamped, type MessageFields } from './envelope.ts';
 
 export const BuildRequestVersion = 1;
@@ -17,12 +27,10 @@ export type BuildSource = Static<typeof BuildSourceSchema>;
 
 export const BuildRequestSchema = Type.Object(
   {
-    v: Type.Literal(BuildRequestVersion),
-    type: Type.Literal('build.request'),
+    ...messageHead(BuildRequestVersion, 'build.request'),
     buildId: NonEmptyString('build id (a UUID when made by the scheduler)'),
     attempt: Attempt(),
-    buildKey: NonEmptyString('<project>@<dist>.<arch>'),
-    project: NonEmptyString('package directory in the sources repo'),
+    ...BuildKeyFields,
     kind: literalUnion(BuildKinds, { description: 'which builder builds it' }),
     target: TargetSchema,
     runnerGroup: NonEmptyString('runner group that builds it'),

@@ -1,6 +1,6 @@
 /** build.submit (on `<prefix>.submit`, key: project path): a request to build a package. */
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDateTime, NonEmptyString, TargetSchema, literalUnion } from './common.ts';
+import { IsoDateTime, NonEmptyString, TargetSchema, literalUnion, messageHead } from './common.ts';
 import { stamped, type MessageFields } from './envelope.ts';
 
 export const BuildSubmitVersion = 1;
@@ -20,8 +20,7 @@ export type SubmitScope = (typeof SubmitScopes)[number];
 
 export const BuildSubmitSchema = Type.Object(
   {
-    v: Type.Literal(BuildSubmitVersion),
-    type: Type.Literal('build.submit'),
+    ...messageHead(BuildSubmitVersion, 'build.submit'),
     submitId: NonEmptyString('idempotency key: the same submitId twice is one submission'),
     project: NonEmptyString('package directory in the sources repo, e.g. projects/demo/hello-deb'),
     targets: Type.Optional(

@@ -52,6 +52,20 @@ export const CommitId = (description = 'full commit id') => Type.String({ patter
 /** An attempt counter: 1 for the first dispatch of a build, +1 for every retry. */
 export const Attempt = () => Type.Integer({ minimum: 1, description: 'attempt number: 1, 2, ...' });
 
+/** The first fields of every message: its schema version and its type name. */
+export function messageHead<const V extends number, const T extends string>(version: V, type: T) {
+  return { v: Type.Literal(version), type: Type.Literal(type) };
+}
+
+/** Which attempt of which build a message speaks of (build events, log chunks). */
+export const BuildAttemptFields = { buildId: NonEmptyString('build id'), attempt: Attempt() };
+
+/** What a build builds: its build key and package directory (build requests, events and records). */
+export const BuildKeyFields = {
+  buildKey: NonEmptyString('<project>@<dist>.<arch>'),
+  project: NonEmptyString('package directory in the sources repo'),
+};
+
 /** A duration or size that cannot be negative. */
 const NonNegativeInteger = (description: string) => Type.Integer({ minimum: 0, description });
 

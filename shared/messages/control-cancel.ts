@@ -1,14 +1,13 @@
 /** control.cancel (on `<prefix>.control`, key: build id): abort a build wherever it runs. */
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDateTime, NonEmptyString } from './common.ts';
+import { IsoDateTime, NonEmptyString, messageHead } from './common.ts';
 import { stamped, type MessageFields } from './envelope.ts';
 
 export const ControlCancelVersion = 1;
 
 export const ControlCancelSchema = Type.Object(
   {
-    v: Type.Literal(ControlCancelVersion),
-    type: Type.Literal('control.cancel'),
+    ...messageHead(ControlCancelVersion, 'control.cancel'),
     buildId: NonEmptyString('build to cancel'),
     reason: Type.String({ description: 'why, for the build record and the log' }),
     at: Type.Optional(IsoDateTime('when the cancel was asked for')),

@@ -1,6 +1,6 @@
 /** deadletter (on `<prefix>.deadletter`, key: source topic): a message a consumer rejected. */
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDateTime, NonEmptyString, OFFSET_PATTERN, literalUnion } from './common.ts';
+import { IsoDateTime, NonEmptyString, OFFSET_PATTERN, literalUnion, messageHead } from './common.ts';
 
 export const DeadletterVersion = 1;
 
@@ -9,8 +9,7 @@ export type PayloadEncoding = (typeof PayloadEncodings)[number];
 
 export const DeadletterSchema = Type.Object(
   {
-    v: Type.Literal(DeadletterVersion),
-    type: Type.Literal('deadletter'),
+    ...messageHead(DeadletterVersion, 'deadletter'),
     reason: NonEmptyString('why the message was rejected (the decode error)'),
     sourceTopic: NonEmptyString('topic the message was read from'),
     partition: Type.Integer({ minimum: 0, description: 'partition it was read from' }),

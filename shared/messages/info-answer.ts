@@ -14,6 +14,8 @@ import {
   TargetSchema,
   BuiltAgainstSchema,
   RebuildSchema,
+  messageHead,
+  BuildKeyFields,
 } from './common.ts';
 
 export const InfoAnswerVersion = 1;
@@ -29,8 +31,7 @@ export type BuildHistoryEntry = Static<typeof BuildHistoryEntrySchema>;
 /** Everything known about one build, folded from its events. */
 export const BuildRecordSchema = Type.Object({
   buildId: NonEmptyString('build id'),
-  buildKey: NonEmptyString('<project>@<dist>.<arch>'),
-  project: NonEmptyString('package directory in the sources repo'),
+  ...BuildKeyFields,
   target: TargetSchema,
   repoKey: NonEmptyString('<parent dir of the package>/<dist>'),
   state: BuildStateSchema,
@@ -66,8 +67,7 @@ export type BuildRecord = Static<typeof BuildRecordSchema>;
 
 export const InfoAnswerSchema = Type.Object(
   {
-    v: Type.Literal(InfoAnswerVersion),
-    type: Type.Literal('info.answer'),
+    ...messageHead(InfoAnswerVersion, 'info.answer'),
     queryId: NonEmptyString('queryId of the query answered'),
     replyTo: NonEmptyString('replyTo of the query answered'),
     at: IsoDateTime('when the answer was made'),

@@ -6,7 +6,7 @@
  */
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { BuildStateSchema } from './build-states.ts';
-import { IsoDateTime, NonEmptyString, TargetSchema } from './common.ts';
+import { IsoDateTime, NonEmptyString, TargetSchema, messageHead } from './common.ts';
 
 export const InfoQueryVersion = 1;
 
@@ -30,8 +30,7 @@ export type InfoQueryListFilter = Static<typeof InfoQueryListFilterSchema>;
 function queryShape<P extends TProperties>(description: string, question: P) {
   return Type.Object(
     {
-      v: Type.Literal(InfoQueryVersion),
-      type: Type.Literal('info.query'),
+      ...messageHead(InfoQueryVersion, 'info.query'),
       queryId: NonEmptyString('id of this query; the answer carries it back'),
       replyTo: NonEmptyString('client id: the answer is published with this key'),
       at: Type.Optional(IsoDateTime('when the query was sent')),

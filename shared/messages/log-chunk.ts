@@ -1,16 +1,14 @@
 /** log.chunk (on `<prefix>.logs`, key: build id): log lines of a running build, as they are written. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Attempt, IsoDateTime, NonEmptyString } from './common.ts';
+import { BuildAttemptFields, IsoDateTime, messageHead } from './common.ts';
 import { stamped, type MessageFields } from './envelope.ts';
 
 export const LogChunkVersion = 1;
 
 export const LogChunkSchema = Type.Object(
   {
-    v: Type.Literal(LogChunkVersion),
-    type: Type.Literal('log.chunk'),
-    buildId: NonEmptyString('build id'),
-    attempt: Attempt(),
+    ...messageHead(LogChunkVersion, 'log.chunk'),
+    ...BuildAttemptFields,
     seq: Type.Integer({ minimum: 0, description: '0, 1, 2, ... per build attempt, in the order written' }),
     lines: Type.Array(Type.String(), { description: 'log lines without line terminators' }),
     at: IsoDateTime('when the chunk was sent'),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
-import { decodeValue, encodeMessage } from '../codec.ts';
+import { decodeValue, encodeMessages } from '../codec.ts';
 import type {
   Bus,
   BusRecord,
@@ -9,12 +9,10 @@ import type {
   ConsumeOptions,
   OutgoingMessage,
   QueueOptions,
-  RequestOptions,
-  ServeOptions,
   SubscribeOptions,
   Subscription,
 } from '../port.ts';
-import { createRequester, serveRequests } from '../request-reply.ts';
+import { createRequestReply } from '../request-reply.ts';
 import { tracked } from '../tracked.ts';
 import type { TopicReport, TopicSpec } from '../topic-spec.ts';
 import { EmbeddedBroker } from './broker.ts';
@@ -51,8 +49,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     signal?.throwIfAborted();
     assertOpen();
     const target = broker.topic(topic);
-    const list: readonly OutgoingMessage[] = Array.isArray(messages) ? messages : [messages as OutgoingMessage];
-    const encoded = list.map(encodeMessage);
+    const encoded = encodeMessages(messages);
     for (const message of encoded) target.append(message);
   }
 
@@ -87,7 +84,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
   const subscribe = <T>(o: SubscribeOptions<T>): Promise<Subscription> =>
     join(o, `${o.name}.${randomUUID()}`, o.start === 'earliest' ? 'earliest' : 'latest', true);
 
-  const requester = createRequester({ instanceId, subscribe, publish: publishOne });
+  const requestReply = createRequestReply({ instanceId, consume, subscribe, publish: publishOne });
 
   return {
     kind: 'embedded',
@@ -96,8 +93,8 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     publish,
     consume,
     subscribe,
-    request: <A>(o: RequestOptions<A>) => requester.request(o),
-    serve: <Q>(o: ServeOptions<Q>) => serveRequests<Q>({ consume, publish: publishOne }, o),
+    request: requestReply.request,
+    serve: requestReply.serve,
     groupMembers: (group: string) => Promise.resolve(broker.groupSize(group)),
     endOffsets: (topic: string) =>
       Promise.resolve(new Map(broker.topic(topic).partitions.map((log, partition) => [partition, String(log.length)]))),
@@ -117,7 +114,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     ensureTopics: (specs: readonly TopicSpec[]): Promise<TopicReport> => broker.ensureTopics(specs),
     close: () =>
       (closing ??= (async () => {
-        await requester.close();
+        await requestReply.close();
         await Promise.all([...subscriptions].map((s) => s.close()));
       })()),
   };

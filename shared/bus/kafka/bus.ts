@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Admin, type Producer } from 'kafkajs';
+import { Partitioners, type Admin } from 'kafkajs';
 import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
-import { encodeMessage } from '../codec.ts';
-import type {
-  Bus,
-  Decoder,
-  OutgoingMessage,
-  QueueOptions,
-  RequestOptions,
-  ServeOptions,
-  SubscribeOptions,
-  Subscription,
-} from '../port.ts';
-import { createRequester, serveRequests } from '../request-reply.ts';
+import { encodeMessages } from '../codec.ts';
+import type { Bus, Decoder, OutgoingMessage, QueueOptions, SubscribeOptions, Subscription } from '../port.ts';
+import { createRequestReply } from '../request-reply.ts';
 import { tracked } from '../tracked.ts';
 import type { TopicSpec } from '../topic-spec.ts';
 import { createKafkaClient, type KafkaConnection } from './client.ts';
+import { lazyClient } from './lazy-client.ts';
 import { joinKafkaGroup, type KafkaGroupSettings } from './subscription.ts';
 import { kafkaEndOffsets, kafkaGroupMembers, kafkaReadAll } from './read-all.ts';
 import { ensureKafkaTopics } from './topics.ts';
@@ -46,42 +38,22 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     maxWaitTimeMs: options.maxWaitTimeMs ?? GROUP_DEFAULTS.maxWaitTimeMs,
   };
   const subscriptions = new Set<Subscription>();
-  let producer: Promise<Producer> | null = null;
-  let admin: Promise<Admin> | null = null;
   let closing: Promise<void> | null = null;
 
   function assertOpen(): void {
     if (closing) throw new BuildfleetError('bus-closed', 'bus is closed');
   }
 
-  function connectedProducer(): Promise<Producer> {
-    producer ??= (async () => {
-      const p = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await p.connect();
-      return p;
-    })().catch((error: unknown) => {
-      producer = null;
-      throw unavailable(error);
-    });
-    return producer;
-  }
-
-  function connectedAdmin(): Promise<Admin> {
-    admin ??= (async () => {
-      const a = kafka.admin();
-      await a.connect();
-      return a;
-    })().catch((error: unknown) => {
-      admin = null;
-      throw unavailable(error);
-    });
-    return admin;
-  }
+  const producer = lazyClient(() =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    }),
+  );
+  const admin = lazyClient(() => kafka.admin());
+  const connectedAdmin = (): Promise<Admin> => admin.connected();
 
   // kafkajs retries a produce to a missing topic for a long time; one metadata look-up per new
   // topic name turns that into an immediate, clear error.
@@ -108,10 +80,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   ): Promise<void> {
     signal?.throwIfAborted();
     assertOpen();
-    const list: readonly OutgoingMessage[] = Array.isArray(messages) ? messages : [messages as OutgoingMessage];
-    const encoded = list.map(encodeMessage);
+    const encoded = encodeMessages(messages);
     await assertTopicExists(topic);
-    const p = await connectedProducer();
+    const p = await producer.connected();
     try {
       await p.send({ topic, acks: -1, messages: encoded });
     } catch (error) {
@@ -149,7 +120,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     assertOpen();
     return track(joinKafkaGroup(o, deps(`${o.name}.${randomUUID()}`, o.start ?? 'now', true)));
   };
-  const requester = createRequester({ instanceId, subscribe, publish: publishOne });
+  const requestReply = createRequestReply({ instanceId, consume, subscribe, publish: publishOne });
 
   return {
     kind: 'kafka',
@@ -158,8 +129,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     publish,
     consume,
     subscribe,
-    request: <A>(o: RequestOptions<A>) => requester.request(o),
-    serve: <Q>(o: ServeOptions<Q>) => serveRequests<Q>({ consume, publish: publishOne }, o),
+    request: requestReply.request,
+    serve: requestReply.serve,
     groupMembers: async (group: string) => kafkaGroupMembers(await connectedAdmin(), group),
     endOffsets: async (topic: string) => kafkaEndOffsets(await connectedAdmin(), topic),
     readAll: async <T>(topic: string, decode: Decoder<T>, signal?: AbortSignal) =>
@@ -167,23 +138,12 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     ensureTopics: async (specs: readonly TopicSpec[]) => ensureKafkaTopics(await connectedAdmin(), specs),
     close: () =>
       (closing ??= (async () => {
-        await requester.close();
+        await requestReply.close();
         await Promise.all([...subscriptions].map((s) => s.close()));
-        const [p, a] = await Promise.allSettled([producer, admin]);
-        if (p.status === 'fulfilled' && p.value) await p.value.disconnect();
-        if (a.status === 'fulfilled' && a.value) await a.value.disconnect();
+        await producer.disconnect();
+        await admin.disconnect();
       })()),
   };
-}
-
-function unavailable(error: unknown): BuildfleetError {
-  return new BuildfleetError(
-    'bus-unavailable',
-    `Kafka not reachable: ${error instanceof Error ? error.message : String(error)}`,
-    {
-      cause: error,
-    },
-  );
 }
 
 function publishError(topic: string, error: unknown): BuildfleetError {
