@@ -6,9 +6,9 @@ import { builderFor } from '../../runner/builders/index.ts';
 import { runBuildJob } from '../../runner/job/build-job.ts';
 import type { JobOutcome } from '../../runner/job/outcome.ts';
 import { workingTreeSource } from '../../runner/local-source.ts';
-import { buildKeyOf, type BuildRequest } from '../../shared/messages/index.ts';
+import type { BuildRequest } from '../../shared/messages/index.ts';
 import type { ArtifactStore } from '../../shared/storage/index.ts';
-import { uniqueName } from './names.ts';
+import { testRequest } from './cluster-fixtures.ts';
 
 /**
  * Builds `project` for `dist` (x86_64) from the working tree at `sourcesDir` in `buildroot`
@@ -26,20 +26,8 @@ export async function workingTreeBuild(options: {
   logger: Logger;
   rebuild?: BuildRequest['rebuild'];
 }): Promise<{ outcome: JobOutcome; log: string }> {
-  const target = { dist: options.dist, arch: 'x86_64' };
   const request: BuildRequest = {
-    v: 1,
-    type: 'build.request',
-    buildId: uniqueName('b'),
-    attempt: 1,
-    buildKey: buildKeyOf(options.project, target),
-    project: options.project,
-    kind: options.kind,
-    target,
-    runnerGroup: 'default',
-    source: { url: options.sourcesDir, commit: '0'.repeat(40) },
-    submitId: 'test',
-    leaseMs: 60_000,
+    ...testRequest({ ...options, url: options.sourcesDir, commit: '0'.repeat(40) }),
     ...(options.rebuild ? { rebuild: options.rebuild } : {}),
   };
   const { store } = options;
