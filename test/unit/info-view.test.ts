@@ -3,15 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { answerQuery } from '../../info-service/queries.ts';
 import { BuildView } from '../../info-service/view.ts';
-import {
-  buildKeyOf,
-  effectOf,
-  isMessage,
-  repoKeyOf,
-  type BuildEvent,
-  type BuildState,
-  type Target,
-} from '../../shared/messages/index.ts';
+import { effectOf, isMessage, type BuildEvent, type BuildState, type Target } from '../../shared/messages/index.ts';
+import { testEvent } from '../fixtures/messages.ts';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const sha = (n: number): string => n.toString(16).padStart(64, '0');
@@ -22,22 +15,9 @@ function event(
   second: number,
   more: Partial<BuildEvent> & { project?: string; target?: Target } = {},
 ): BuildEvent {
-  const project = more.project ?? 'projects/demo/hello-deb';
-  const target = more.target ?? { dist: 'bookworm', arch: 'x86_64' };
-  return {
-    v: 1,
-    type: 'build.event',
-    buildId,
-    attempt: 1,
-    buildKey: buildKeyOf(project, target),
-    project,
-    target,
-    repoKey: repoKeyOf(project, target.dist),
-    state,
-    at: new Date(T0 + second * 1000).toISOString(),
-    source: { service: 'scheduler', instance: 's1' },
-    ...more,
-  };
+  const at = new Date(T0 + second * 1000).toISOString();
+  const source = { service: 'scheduler', instance: 's1' };
+  return testEvent(more.project ?? 'projects/demo/hello-deb', state, { buildId, at, source, ...more });
 }
 
 const runner = (state: BuildState, more: Partial<BuildEvent> = {}): Partial<BuildEvent> => ({

@@ -5,6 +5,7 @@ import { BuildTable, type BuildTableOptions, type ResolvedSubmit } from '../../s
 import type { SchedulerEffect } from '../../scheduler/core/effects.ts';
 import type { TrackedBuild } from '../../scheduler/core/tracked-build.ts';
 import type { BuildEvent, BuildState, BuildSubmit, Target } from '../../shared/messages/index.ts';
+import { eventOf } from '../fixtures/messages.ts';
 
 const PROJECT = 'projects/demo/hello-deb';
 const COMMIT_A = 'a'.repeat(40);
@@ -35,21 +36,8 @@ function resolvedAt(commit: string, targets: Target[] = [BOOKWORM, TRIXIE]): Res
 
 /** An event as a runner publishes it for the build's current attempt (unless `extra` says otherwise). */
 function runnerEvent(build: TrackedBuild, state: BuildState, extra: Partial<BuildEvent> = {}): BuildEvent {
-  return {
-    v: 1,
-    type: 'build.event',
-    buildId: build.buildId,
-    attempt: build.attempt,
-    buildKey: build.buildKey,
-    project: build.project,
-    target: build.target,
-    repoKey: build.repoKey,
-    state,
-    at: new Date(T0).toISOString(),
-    source: { service: 'runner', instance: 'runner-1' },
-    runnerId: 'runner-1',
-    ...extra,
-  };
+  const source = { service: 'runner', instance: 'runner-1' };
+  return eventOf(build, state, new Date(T0).toISOString(), source, { runnerId: 'runner-1', ...extra });
 }
 
 /** The effects in a form that compares well: type plus what tells them apart. */

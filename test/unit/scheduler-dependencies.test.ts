@@ -9,6 +9,7 @@ import { BuildTable, type ResolvedSubmit } from '../../scheduler/core/build-tabl
 import type { SchedulerEffect } from '../../scheduler/core/effects.ts';
 import type { PlannedDependency, TrackedBuild } from '../../scheduler/core/tracked-build.ts';
 import { buildKeyOf, type BuildEvent, type BuildState, type BuildSubmit } from '../../shared/messages/index.ts';
+import { eventOf } from '../fixtures/messages.ts';
 
 const TARGET = { dist: 'bookworm', arch: 'x86_64' };
 const COMMIT = 'c'.repeat(40);
@@ -43,20 +44,7 @@ function event(
   service = 'runner',
   extra: Partial<BuildEvent> = {},
 ): BuildEvent {
-  return {
-    v: 1,
-    type: 'build.event',
-    buildId: build.buildId,
-    attempt: build.attempt,
-    buildKey: build.buildKey,
-    project: build.project,
-    target: build.target,
-    repoKey: build.repoKey,
-    state,
-    at: new Date(T0).toISOString(),
-    source: { service, instance: `${service}-1` },
-    ...extra,
-  };
+  return eventOf(build, state, new Date(T0).toISOString(), { service, instance: `${service}-1` }, extra);
 }
 
 /** Submits and returns the one build the submission made. */
