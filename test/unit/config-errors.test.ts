@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { BusConfig, loadConfig } from '../../shared/config/index.ts';
 import { isBuildfleetError, type BuildfleetError } from '../../shared/errors/index.ts';
+import { suiteTempDir, writeFileIn } from '../harness/temp-files.ts';
 
 const Schema = Type.Object({
   bus: BusConfig,
@@ -29,17 +28,8 @@ function configError(load: () => unknown): BuildfleetError {
 }
 
 describe('loadConfig errors', () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'buildfleet-config-errors-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  function writeYaml(name: string, text: string): string {
-    const file = join(dir, name);
-    writeFileSync(file, text);
-    return file;
-  }
+  const dir = suiteTempDir('buildfleet-config-errors-');
+  const writeYaml = (name: string, text: string): string => writeFileIn(dir.path, name, text);
 
   it('names the key, the rule and the variable with its value', () => {
     const error = configError(() =>
@@ -122,7 +112,7 @@ describe('loadConfig errors', () => {
   });
 
   it('names a file it cannot read', () => {
-    const file = join(dir, 'does-not-exist.yml');
+    const file = join(dir.path, 'does-not-exist.yml');
     const error = configError(() => loadConfig(Schema, { file, env: {} }));
     assert.match(error.message, new RegExp(`^config: cannot read ${file}: ENOENT`));
   });

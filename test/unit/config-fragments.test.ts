@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import {
   BusConfig,
@@ -15,15 +13,12 @@ import {
   redactConfig,
 } from '../../shared/config/index.ts';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
+import { suiteTempDir, writeFileIn } from '../harness/temp-files.ts';
 
 const ServiceSchema = Type.Object({ bus: BusConfig, storage: StorageConfig, log: LogConfig, metrics: MetricsConfig });
 
 describe('common config fragments', () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'buildfleet-config-fragments-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = suiteTempDir('buildfleet-config-fragments-');
 
   it('fills bus, log and metrics defaults; storage must be chosen', () => {
     const config = loadConfig(ServiceSchema, {
@@ -49,9 +44,9 @@ describe('common config fragments', () => {
   });
 
   it('reads an s3 store and SASL from the file and fills the s3 defaults', () => {
-    const file = join(dir, 'service.yml');
-    writeFileSync(
-      file,
+    const file = writeFileIn(
+      dir.path,
+      'service.yml',
       [
         'bus:',
         '  brokers: [k1:9092, k2:9092]',
@@ -77,8 +72,7 @@ describe('common config fragments', () => {
   });
 
   it('checks the variant the storage type selects', () => {
-    const file = join(dir, 's3-without-bucket.yml');
-    writeFileSync(file, 'storage:\n  type: s3\n  bucket: ""\n  rooot: /x\n');
+    const file = writeFileIn(dir.path, 's3-without-bucket.yml', 'storage:\n  type: s3\n  bucket: ""\n  rooot: /x\n');
     assert.throws(
       () => loadConfig(ServiceSchema, { file, env: {} }),
       (error: unknown) =>

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { envNameFor, loadConfig, loadConfigWithSources } from '../../shared/config/index.ts';
+import { suiteTempDir, writeFileIn } from '../harness/temp-files.ts';
 
 const RunnerSchema = Type.Object({
   name: Type.String({ default: 'runner' }),
@@ -23,17 +21,8 @@ const RunnerSchema = Type.Object({
 });
 
 describe('loadConfig', () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'buildfleet-config-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  function writeYaml(name: string, text: string): string {
-    const file = join(dir, name);
-    writeFileSync(file, text);
-    return file;
-  }
+  const dir = suiteTempDir('buildfleet-config-');
+  const writeYaml = (name: string, text: string): string => writeFileIn(dir.path, name, text);
 
   it('fills every field from the schema defaults when nothing is set', () => {
     const config = loadConfig(RunnerSchema, { env: {} });
