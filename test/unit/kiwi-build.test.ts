@@ -3,11 +3,10 @@
  * of a real log, result kinds, mount points, and the metadata of the example description.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   builderFor,
   collectKiwiArtifacts,
@@ -23,6 +22,7 @@ import {
 } from '../../runner/builders/index.ts';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
 import { loadPackage, parseKiwiArgs } from '../../shared/sources/index.ts';
+import { freshTrees, suiteTempDir } from '../harness/temp-files.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 
@@ -150,21 +150,15 @@ describe("KIWI's log", () => {
 });
 
 describe('kiwi results', () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'buildfleet-kiwi-unit-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = suiteTempDir('buildfleet-kiwi-unit-');
 
   it('calls an image what KIWI wrote a checksum for, and the rest other', async () => {
     const base = 'hello-kiwi.x86_64-1.0.0-0123456789ab';
     const names = ['.tar.xz', '.tar.xz.sha256', '.packages', '.verified', '.changes.xz'].map((ext) => base + ext);
-    for (const name of names) await writeFile(join(dir, name), name);
+    for (const name of names) await writeFile(join(dir.path, name), name);
     assert.equal(kiwiArtifactKindOf(`${base}.tar.xz`, new Set(names)), 'image');
     assert.deepEqual(
-      (await collectKiwiArtifacts(dir)).map((file) => [file.name, file.kind]),
+      (await collectKiwiArtifacts(dir.path)).map((file) => [file.name, file.kind]),
       [
         [`${base}.changes.xz`, 'other'],
         [`${base}.packages`, 'other'],
@@ -200,27 +194,10 @@ describe('kiwi results', () => {
 });
 
 describe('kiwi packages', () => {
-  let root: string;
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'buildfleet-kiwi-pkg-'));
+  const repoWith = freshTrees(suiteTempDir('buildfleet-kiwi-pkg-'), {
+    'dists/bookworm.yml':
+      'format: deb\nbase:\n  bootstrap: { tool: mmdebstrap, suite: bookworm, mirror: http://deb.debian.org/debian }\n',
   });
-  after(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
-  async function repoWith(files: Record<string, string>): Promise<string> {
-    const repoDir = join(root, `repo-${Object.keys(files).length}-${Math.random().toString(36).slice(2)}`);
-    const all = {
-      'dists/bookworm.yml':
-        'format: deb\nbase:\n  bootstrap: { tool: mmdebstrap, suite: bookworm, mirror: http://deb.debian.org/debian }\n',
-      ...files,
-    };
-    for (const [path, text] of Object.entries(all)) {
-      await mkdir(dirname(join(repoDir, path)), { recursive: true });
-      await writeFile(join(repoDir, path), text);
-    }
-    return repoDir;
-  }
 
   it('loads the example description: kind kiwi inferred from config.xml', async () => {
     const pkg = await loadPackage({ repoDir: EXAMPLES, packageDir: 'projects/images/hello-kiwi' });

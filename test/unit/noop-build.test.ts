@@ -3,10 +3,9 @@
  * section's defaults and bounds) and its builder (deterministic file, abort at once, time limit).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
 import { BuildKinds } from '../../shared/messages/index.ts';
 import { loadPackage, type PackageSpec } from '../../shared/sources/index.ts';
@@ -19,6 +18,7 @@ import {
   noopArtifactName,
 } from '../../runner/builders/index.ts';
 import { skippedBuildroot } from '../../runner/job/skipped-buildroot.ts';
+import { freshTrees, suiteTempDir } from '../harness/temp-files.ts';
 
 const DEB_DIST =
   'format: deb\nbase:\n  bootstrap: { tool: mmdebstrap, suite: bookworm, mirror: http://deb.debian.org/debian }\n';
@@ -27,17 +27,13 @@ const NO_FILES = { debianControl: false, dscs: [], specs: [], kiwiDescriptions: 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 
 describe('noop metadata', () => {
-  let root: string;
-  let count = 0;
+  const repoWith = freshTrees(suiteTempDir('buildfleet-noop-meta-'), {
+    'dists/bookworm.yml': DEB_DIST,
+    'dists/rpmimg.yml': IMAGE_RPM_DIST,
+  });
 
   async function load(files: Record<string, string>): Promise<PackageSpec> {
-    const repoDir = join(root, `repo-${++count}`);
-    const all = { 'dists/bookworm.yml': DEB_DIST, 'dists/rpmimg.yml': IMAGE_RPM_DIST, ...files };
-    for (const [path, content] of Object.entries(all)) {
-      await mkdir(dirname(join(repoDir, path)), { recursive: true });
-      await writeFile(join(repoDir, path), content);
-    }
-    return loadPackage({ repoDir, packageDir: 'projects/bench/n1' });
+    return loadPackage({ repoDir: await repoWith(files), packageDir: 'projects/bench/n1' });
   }
 
   async function loadError(yaml: string, extra: Record<string, string> = {}): Promise<string> {
@@ -49,11 +45,6 @@ describe('noop metadata', () => {
     }
     assert.fail('expected metadata-invalid');
   }
-
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'buildfleet-noop-meta-'));
-  });
-  after(() => rm(root, { recursive: true, force: true }));
 
   it('is a build kind of the messages', () => {
     assert.ok((BuildKinds as readonly string[]).includes('noop'));
@@ -119,7 +110,7 @@ describe('noop metadata', () => {
 });
 
 describe('noop builder', () => {
-  let root: string;
+  const dir = suiteTempDir('buildfleet-noop-build-');
   let count = 0;
   type Noop = { ms: number; bytes: number; logLines?: number; fail?: string };
   const pkg = (noop: Noop) => ({ name: 'n1', noop: { logLines: 0, ...noop } }) as unknown as PackageSpec;
@@ -130,12 +121,12 @@ describe('noop builder', () => {
     timeoutMs?: number;
     buildId?: string;
   }): Promise<{ outDir: string; lines: string[] }> {
-    const outDir = join(root, `out-${++count}`);
+    const outDir = join(dir.path, `out-${++count}`);
     await mkdir(outDir);
     const lines: string[] = [];
     await builderFor('noop').build({
       pkg: pkg(options.noop),
-      srcDir: root,
+      srcDir: dir.path,
       outDir,
       signal: options.signal ?? new AbortController().signal,
       onLine: (line) => lines.push(line),
@@ -145,19 +136,14 @@ describe('noop builder', () => {
     return { outDir, lines };
   }
 
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'buildfleet-noop-build-'));
-  });
-  after(() => rm(root, { recursive: true, force: true }));
-
   it('writes logLines lines first, and with fail ends build-failed with the message and no file', async () => {
     const lines: string[] = [];
-    const outDir = join(root, 'out-fail');
+    const outDir = join(dir.path, 'out-fail');
     await mkdir(outDir);
     await assert.rejects(
       builderFor('noop').build({
         pkg: pkg({ ms: 0, bytes: 1, logLines: 3, fail: 'make failed' }),
-        srcDir: root,
+        srcDir: dir.path,
         outDir,
         signal: new AbortController().signal,
         onLine: (line) => lines.push(line),
@@ -226,7 +212,7 @@ describe('noop builder', () => {
   // A context that names no build no longer compiles (NoopBuildContext requires `build`).
   it('the buildroot of a build without one runs nothing', async () => {
     await assert.rejects(
-      skippedBuildroot('container').run({ cmd: ['true'], workdir: root, outDir: root }),
+      skippedBuildroot('container').run({ cmd: ['true'], workdir: dir.path, outDir: dir.path }),
       (error: unknown) => isBuildfleetError(error, 'internal'),
     );
   });

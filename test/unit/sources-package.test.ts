@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
 import type { BuildfleetError } from '../../shared/errors/index.ts';
 import { listPackages, loadPackage, loadPackages, packagesOfDist } from '../../shared/sources/index.ts';
 import { rejection } from '../harness/errors.ts';
+import { freshTrees, suiteTempDir } from '../harness/temp-files.ts';
 
 const BOOKWORM = `format: deb
 base:
@@ -18,19 +17,9 @@ base: { image: localhost/rpm-builder:1 }
 `;
 
 describe('package metadata', () => {
-  let root: string;
-  let count = 0;
-
+  const root = suiteTempDir('buildfleet-sources-package-');
   /** A fresh sources repo (plain directory) with the two dists and the given files. */
-  async function sourcesRepo(files: Record<string, string>): Promise<string> {
-    const repoDir = join(root, `repo-${++count}`);
-    const all = { 'dists/bookworm.yml': BOOKWORM, 'dists/rpmdist.yml': RPM_DIST, ...files };
-    for (const [path, content] of Object.entries(all)) {
-      await mkdir(dirname(join(repoDir, path)), { recursive: true });
-      await writeFile(join(repoDir, path), content);
-    }
-    return repoDir;
-  }
+  const sourcesRepo = freshTrees(root, { 'dists/bookworm.yml': BOOKWORM, 'dists/rpmdist.yml': RPM_DIST });
 
   /** Loads projects/demo/hello from a repo holding `files` under it, and returns the error. */
   async function loadError(files: Record<string, string>): Promise<BuildfleetError> {
@@ -40,13 +29,6 @@ describe('package metadata', () => {
     const repoDir = await sourcesRepo(prefixed);
     return rejection(loadPackage({ repoDir, packageDir: 'projects/demo/hello' }));
   }
-
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'buildfleet-sources-package-'));
-  });
-  after(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
 
   it('loads buildfleet.yml and fills targets from the dist', async () => {
     const repoDir = await sourcesRepo({
@@ -319,6 +301,6 @@ distributions:
       (await packagesOfDist(repoDir, 'rpmdist')).packages.map((spec) => spec.name),
       ['hello-rpm'],
     );
-    assert.deepEqual(await listPackages(join(root, 'no-such-repo')), []);
+    assert.deepEqual(await listPackages(join(root.path, 'no-such-repo')), []);
   });
 });
