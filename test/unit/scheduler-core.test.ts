@@ -40,6 +40,27 @@ function runnerEvent(build: TrackedBuild, state: BuildState, extra: Partial<Buil
   return eventOf(build, state, new Date(T0).toISOString(), source, { runnerId: 'runner-1', ...extra });
 }
 
+/**
+ * Asserts that `effects` persist `build` and dispatch it again for `reason`, and that the build is
+ * queued again as `attempt`, undispatched, with no runner and no lease, after `expiries` lease expiries.
+ */
+function assertDispatchedAgain(
+  effects: SchedulerEffect[],
+  build: TrackedBuild,
+  expected: { reason: string; attempt: number; expiries: number },
+): void {
+  assert.deepEqual(summary(effects), [`persist-build ${build.buildId}`, `dispatch ${build.buildId}`]);
+  const dispatch = effects[1];
+  assert.ok(dispatch?.type === 'dispatch');
+  assert.equal(dispatch.reason, expected.reason);
+  assert.equal(build.attempt, expected.attempt);
+  assert.equal(build.phase, 'queued');
+  assert.equal(build.dispatched, false);
+  assert.equal(build.leaseUntil, undefined);
+  assert.equal(build.runnerId, undefined);
+  assert.equal(build.expiries, expected.expiries, 'lease expiries');
+}
+
 /** The effects in a form that compares well: type plus what tells them apart. */
 function summary(effects: SchedulerEffect[]): string[] {
   return effects.map((effect) => {
@@ -377,16 +398,11 @@ describe('BuildTable.expireLeases', () => {
     assert.ok(only);
     assert.equal(only.build, build);
     assert.equal(only.runnerId, 'runner-1');
-    assert.deepEqual(summary(only.effects), [`persist-build ${build.buildId}`, `dispatch ${build.buildId}`]);
-    const dispatch = only.effects[1];
-    assert.ok(dispatch?.type === 'dispatch');
-    assert.equal(dispatch.reason, 'the lease of runner runner-1 ran out: attempt 2');
-    assert.equal(build.attempt, 2);
-    assert.equal(build.phase, 'queued');
-    assert.equal(build.dispatched, false);
-    assert.equal(build.leaseUntil, undefined);
-    assert.equal(build.runnerId, undefined);
-    assert.equal(build.expiries, 1);
+    assertDispatchedAgain(only.effects, build, {
+      reason: 'the lease of runner runner-1 ran out: attempt 2',
+      attempt: 2,
+      expiries: 1,
+    });
     assert.deepEqual(
       table.undispatched().map((b) => b.buildId),
       [build.buildId, queued],
@@ -435,16 +451,11 @@ describe('BuildTable: failures that may pass on another attempt (retriable)', ()
   it('dispatches a retriable failure of the current attempt again with attempt + 1, telling why', () => {
     const { table, build } = runningBuild();
     const effects = table.onEvent(runnerEvent(build, 'failed', { error: storeDown }), T0 + 1);
-    assert.deepEqual(summary(effects), [`persist-build ${build.buildId}`, `dispatch ${build.buildId}`]);
-    const dispatch = effects[1];
-    assert.ok(dispatch?.type === 'dispatch');
-    assert.equal(dispatch.reason, 'retrying: [storage-unavailable] S3 store: 503, attempt 2 of 3');
-    assert.equal(build.attempt, 2);
-    assert.equal(build.phase, 'queued');
-    assert.equal(build.dispatched, false);
-    assert.equal(build.runnerId, undefined);
-    assert.equal(build.leaseUntil, undefined);
-    assert.equal(build.expiries, 0, 'not a lease expiry');
+    assertDispatchedAgain(effects, build, {
+      reason: 'retrying: [storage-unavailable] S3 store: 503, attempt 2 of 3',
+      attempt: 2,
+      expiries: 0, // not a lease expiry
+    });
     assert.deepEqual(
       table.undispatched().map((b) => b.buildId),
       [build.buildId],
