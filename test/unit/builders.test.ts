@@ -4,13 +4,13 @@
  * directories in temp dirs, and collecting an output directory.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
-import { loadPackage } from '../../shared/sources/index.ts';
+import { loadPackage, type PackageSpec } from '../../shared/sources/index.ts';
 import {
   artifactKindOf,
   builderFor,
@@ -18,6 +18,7 @@ import {
   debianRelationsForBuildRequires,
   isBuilderKind,
 } from '../../runner/builders/index.ts';
+import { writeTree } from '../harness/temp-files.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 
@@ -117,12 +118,20 @@ describe('build dependencies and metadata errors', () => {
     await rm(repoDir, { recursive: true, force: true });
   });
 
-  async function writePackage(project: string, files: Record<string, string>): Promise<void> {
-    for (const [name, content] of Object.entries(files)) {
-      const path = join(repoDir, project, name);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, content);
-    }
+  /** Writes `files` into the package directory `project` and loads the package. */
+  async function packageWith(project: string, files: Record<string, string>): Promise<PackageSpec> {
+    await writeTree(join(repoDir, project), files);
+    return loadPackage({ repoDir, packageDir: project });
+  }
+
+  /** Asserts that the `kind` builder's dependencies of `pkg` fail as metadata-invalid naming `file`. */
+  async function assertBuildDepsFail(
+    kind: 'deb' | 'rpm',
+    pkg: PackageSpec,
+    file: string,
+    detail: RegExp,
+  ): Promise<void> {
+    await assert.rejects(builderFor(kind).buildDeps(pkg, target), metadataError(file, detail));
   }
 
   const debTargets = 'targets:\n  - { dist: bookworm, arch: x86_64 }\n';
@@ -138,13 +147,12 @@ describe('build dependencies and metadata errors', () => {
   }
 
   it('evaluates Build-Depends for the target arch', async () => {
-    await writePackage('projects/t/arch', {
+    const pkg = await packageWith('projects/t/arch', {
       'buildfleet.yml': debTargets,
       'debian/control':
         'Source: arch\nBuild-Depends: debhelper-compat (= 13), libamd64-only [amd64], libarm-only [arm64]\n\n' +
         'Package: arch\nArchitecture: any\n',
     });
-    const pkg = await loadPackage({ repoDir, packageDir: 'projects/t/arch' });
     assert.deepEqual(await builderFor('deb').buildDeps(pkg, target), ['debhelper-compat (= 13)', 'libamd64-only']);
     assert.deepEqual(await builderFor('deb').buildDeps(pkg, { ...target, arch: 'aarch64' }), [
       'debhelper-compat (= 13)',
@@ -153,54 +161,42 @@ describe('build dependencies and metadata errors', () => {
   });
 
   it('reads Build-Depends from a .dsc when there is no debian/ directory', async () => {
-    await writePackage('projects/t/from-dsc', {
+    const pkg = await packageWith('projects/t/from-dsc', {
       'buildfleet.yml': debTargets,
       'from-dsc_1.0.dsc':
         'Format: 3.0 (native)\nSource: from-dsc\nVersion: 1.0\nBuild-Depends: debhelper-compat (= 13), zlib1g-dev\n',
     });
-    const pkg = await loadPackage({ repoDir, packageDir: 'projects/t/from-dsc' });
     assert.deepEqual(await builderFor('deb').buildDeps(pkg, target), ['debhelper-compat (= 13)', 'zlib1g-dev']);
   });
 
   it('fails a control file without Source or with an unparsable relation, naming the file', async () => {
-    await writePackage('projects/t/no-source', {
-      'buildfleet.yml': debTargets,
-      'debian/control': 'Build-Depends: debhelper-compat (= 13)\n\nPackage: x\nArchitecture: any\n',
-    });
-    await writePackage('projects/t/bad-relation', {
-      'buildfleet.yml': debTargets,
-      'debian/control': 'Source: bad-relation\nBuild-Depends: libfoo, lib$bad\n',
-    });
-    const noSource = await loadPackage({ repoDir, packageDir: 'projects/t/no-source' });
-    await assert.rejects(
-      builderFor('deb').buildDeps(noSource, target),
-      metadataError('projects/t/no-source/debian/control', /"Source" is missing/),
-    );
-    const badRelation = await loadPackage({ repoDir, packageDir: 'projects/t/bad-relation' });
-    await assert.rejects(
-      builderFor('deb').buildDeps(badRelation, target),
-      metadataError(
-        'projects/t/bad-relation/debian/control',
+    const cases: [project: string, control: string, detail: RegExp][] = [
+      [
+        'projects/t/no-source',
+        'Build-Depends: debhelper-compat (= 13)\n\nPackage: x\nArchitecture: any\n',
+        /"Source" is missing/,
+      ],
+      [
+        'projects/t/bad-relation',
+        'Source: bad-relation\nBuild-Depends: libfoo, lib$bad\n',
         /"Build-Depends" has a relation that cannot be parsed: "lib\$bad"/,
-      ),
-    );
+      ],
+    ];
+    for (const [project, control, detail] of cases) {
+      const pkg = await packageWith(project, { 'buildfleet.yml': debTargets, 'debian/control': control });
+      await assertBuildDepsFail('deb', pkg, `${project}/debian/control`, detail);
+    }
   });
 
   it('fails BuildRequires without a Debian name, and a spec that cannot be read, naming the spec', async () => {
-    await writePackage('projects/t/unmapped', {
+    const unmapped = await packageWith('projects/t/unmapped', {
       'buildfleet.yml': rpmTargets,
       'unmapped.spec': 'Name: unmapped\nBuildRequires: gcc, pkgconfig(no-such-module), perl(Foo)\n',
     });
-    const unmapped = await loadPackage({ repoDir, packageDir: 'projects/t/unmapped' });
-    await assert.rejects(
-      builderFor('rpm').buildDeps(unmapped, target),
-      metadataError('projects/t/unmapped/unmapped.spec', /pkgconfig\(no-such-module\), perl\(Foo\)/),
-    );
-    await rm(join(repoDir, 'projects/t/unmapped/unmapped.spec'));
-    await assert.rejects(
-      builderFor('rpm').buildDeps(unmapped, target),
-      metadataError('projects/t/unmapped/unmapped.spec', /cannot be read/),
-    );
+    const spec = 'projects/t/unmapped/unmapped.spec';
+    await assertBuildDepsFail('rpm', unmapped, spec, /pkgconfig\(no-such-module\), perl\(Foo\)/);
+    await rm(join(repoDir, spec));
+    await assertBuildDepsFail('rpm', unmapped, spec, /cannot be read/);
   });
 });
 
@@ -208,10 +204,8 @@ describe('collectArtifacts', () => {
   it('lists every file below the output directory, sorted, with its kind and path', async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'builders-collect-'));
     try {
-      for (const name of ['b_1.0_amd64.deb', 'b_1.0.dsc', 'a-1.0-1.src.rpm', 'extra/notes.txt']) {
-        await mkdir(dirname(join(outDir, name)), { recursive: true });
-        await writeFile(join(outDir, name), name);
-      }
+      const names = ['b_1.0_amd64.deb', 'b_1.0.dsc', 'a-1.0-1.src.rpm', 'extra/notes.txt'];
+      await writeTree(outDir, Object.fromEntries(names.map((name) => [name, name])));
       assert.deepEqual(await collectArtifacts(outDir), [
         { name: 'a-1.0-1.src.rpm', kind: 'srpm', path: join(outDir, 'a-1.0-1.src.rpm') },
         { name: 'b_1.0.dsc', kind: 'deb-source', path: join(outDir, 'b_1.0.dsc') },
