@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { envNameFor, loadConfig, loadConfigWithSources } from '../../shared/config/index.ts';
 import { suiteTempDir, writeFileIn } from '../harness/temp-files.ts';
 
@@ -19,6 +19,7 @@ const RunnerSchema = Type.Object({
   }),
   extra: Type.Optional(Type.Object({ note: Type.String() })),
 });
+type RunnerConfig = Static<typeof RunnerSchema>;
 
 describe('loadConfig', () => {
   const dir = suiteTempDir('buildfleet-config-');
@@ -48,24 +49,19 @@ describe('loadConfig', () => {
   });
 
   it('maps UPPER_SNAKE variables onto camelCase keys and converts them by type', () => {
-    const config = loadConfig(RunnerSchema, {
-      env: {
-        BUILDFLEET_RUNNER_BUILD_SLOTS: '8',
-        BUILDFLEET_RUNNER_ARCHS: 'x86_64, aarch64,,',
-        BUILDFLEET_RUNNER_PORTS: '80,443',
-        BUILDFLEET_RUNNER_DRY_RUN: 'TRUE',
-        BUILDFLEET_RUNNER_LABELS: '{"zone":"eu-1"}',
-        BUILDFLEET_BUILD_TIMEOUT: '1.5',
-        BUILDFLEET_EXTRA: '{"note":"hi"}',
-      },
-    });
-    assert.equal(config.runner.buildSlots, 8);
-    assert.deepEqual(config.runner.archs, ['x86_64', 'aarch64']);
-    assert.deepEqual(config.runner.ports, [80, 443]);
-    assert.equal(config.runner.dryRun, true);
-    assert.deepEqual(config.runner.labels, { zone: 'eu-1' });
-    assert.equal(config.build.timeout, 1.5);
-    assert.deepEqual(config.extra, { note: 'hi' });
+    // Each variable with its value, where it lands and what it becomes; all are set at once.
+    const cases: [variable: string, value: string, read: (config: RunnerConfig) => unknown, expected: unknown][] = [
+      ['BUILDFLEET_RUNNER_BUILD_SLOTS', '8', (c) => c.runner.buildSlots, 8],
+      ['BUILDFLEET_RUNNER_ARCHS', 'x86_64, aarch64,,', (c) => c.runner.archs, ['x86_64', 'aarch64']],
+      ['BUILDFLEET_RUNNER_PORTS', '80,443', (c) => c.runner.ports, [80, 443]],
+      ['BUILDFLEET_RUNNER_DRY_RUN', 'TRUE', (c) => c.runner.dryRun, true],
+      ['BUILDFLEET_RUNNER_LABELS', '{"zone":"eu-1"}', (c) => c.runner.labels, { zone: 'eu-1' }],
+      ['BUILDFLEET_BUILD_TIMEOUT', '1.5', (c) => c.build.timeout, 1.5],
+      ['BUILDFLEET_EXTRA', '{"note":"hi"}', (c) => c.extra, { note: 'hi' }],
+    ];
+    const env = Object.fromEntries(cases.map(([variable, value]) => [variable, value]));
+    const config = loadConfig(RunnerSchema, { env });
+    for (const [variable, , read, expected] of cases) assert.deepEqual(read(config), expected, variable);
   });
 
   it('reads 1/0 as booleans and an empty list variable as an empty list', () => {
