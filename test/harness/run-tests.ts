@@ -54,11 +54,17 @@ function lanesOf(files: string[], count: number): string[][] {
 interface LaneEnd {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The spec reporter's `✖` lines (failed tests, and suites whose hooks failed, which `ℹ fail` does not count). */
+  failures: string[];
 }
+
+/** At most this many `✖` lines are repeated at the end of a run. */
+const FAILURES_SHOWN = 40;
 
 /** One `node --test` over the files, file after file; with a lane number its lines are prefixed `[lane n]`. */
 function runLane(files: string[], env: NodeJS.ProcessEnv, lane: number): Promise<LaneEnd> {
   return new Promise<LaneEnd>((resolve) => {
+    const failures: string[] = [];
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
@@ -70,16 +76,19 @@ function runLane(files: string[], env: NodeJS.ProcessEnv, lane: number): Promise
         stream?.on('data', (data: Buffer) => {
           const lines = (partial + data.toString('utf8')).split('\n');
           partial = lines.pop() ?? '';
-          for (const line of lines) process.stdout.write(`[lane ${lane + 1}] ${line}\n`);
+          for (const line of lines) {
+            process.stdout.write(`[lane ${lane + 1}] ${line}\n`);
+            if (/^\s*✖/.test(line) && !failures.includes(line)) failures.push(line);
+          }
         });
         stream?.on('end', () => partial && process.stdout.write(`[lane ${lane + 1}] ${partial}\n`));
       }
     }
     child.on('error', (error) => {
       process.stdout.write(`run-tests: lane ${lane + 1} could not run: ${error.message}\n`);
-      resolve({ code: 1, signal: null });
+      resolve({ code: 1, signal: null, failures });
     });
-    child.on('close', (code, signal) => resolve({ code, signal }));
+    child.on('close', (code, signal) => resolve({ code, signal, failures }));
   });
 }
 
@@ -119,12 +128,13 @@ async function main(): Promise<number> {
     const lanes = lanesOf(files, Number(process.env['BUILDFLEET_TEST_LANES'] ?? '2'));
     const ends = await Promise.all(lanes.map((lane, index) => runLane(lane, env, lanes.length > 1 ? index : -1)));
     // The last lines of a run say how each lane ended, so a failing exit code is never unexplained.
-    ends.forEach((end, index) =>
+    ends.forEach((end, index) => {
       process.stdout.write(
         `run-tests: lane ${index + 1} (${lanes[index]?.length ?? 0} files) ended with ` +
           `${end.signal ? `signal ${end.signal}` : `exit code ${end.code}`}\n`,
-      ),
-    );
+      );
+      for (const line of end.failures.slice(0, FAILURES_SHOWN)) process.stdout.write(`run-tests:   ${line.trim()}\n`);
+    });
     return ends.some((end) => end.code !== 0 || end.signal !== null) ? 1 : 0;
   } finally {
     await stopServers();
