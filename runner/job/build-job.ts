@@ -41,7 +41,7 @@ export interface BuildJobDeps {
   sendLog: (chunk: LogChunk) => Promise<void>;
   /**
    * Armored public key our own repositories are checked with in the dependency step.
-   * @default each repository's own key.asc from the store (written only by the collector)
+   * @default each repository's own key.asc from the store (the collector publishes it beside the repository)
    */
   ownRepositoriesKey?: string;
 }

@@ -63,6 +63,8 @@ export interface ConsumerGroupNames {
   infoLogs(instanceId: string): string;
   /** Private reader of the CLI: `<prefix>.cli.<purpose>` (`watch`, `logs`). */
   cli(purpose: string): string;
+  /** Base of the throw-away groups that read a topic from its start (`<prefix>.read-all.<uuid>`). */
+  readAll: string;
 }
 
 export function consumerGroupNames(prefix: string = DEFAULT_TOPIC_PREFIX): ConsumerGroupNames {
@@ -80,6 +82,7 @@ export function consumerGroupNames(prefix: string = DEFAULT_TOPIC_PREFIX): Consu
     infoEvents: (instanceId) => `${prefix}.info-service.${instanceId}`,
     infoLogs: (instanceId) => `${prefix}.info-service.logs.${instanceId}`,
     cli: (purpose) => `${prefix}.cli.${purpose}`,
+    readAll: `${prefix}.read-all`,
   };
 }
 

@@ -181,5 +181,7 @@ describe('consumer group names of every reader', () => {
     assert.equal(groups.infoEvents('i-1'), 'acme.info-service.i-1');
     assert.equal(groups.infoLogs('i-1'), 'acme.info-service.logs.i-1');
     assert.equal(groups.cli('watch'), 'acme.cli.watch');
+    assert.equal(groups.readAll, 'acme.read-all');
+    assert.equal(topicNames('acme').deadletter, 'acme.deadletter');
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
+import { DEFAULT_TOPIC_PREFIX, topicNames } from '../../messages/topics.ts';
 import { decodeValue, encodeMessages } from '../codec.ts';
 import type {
   Bus,
@@ -29,8 +30,8 @@ export interface EmbeddedBusOptions {
 /** The Bus port in one process: the one-machine default of `buildfleet up`. */
 export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
   const broker = options.broker ?? new EmbeddedBroker();
-  const topicPrefix = options.topicPrefix ?? 'buildfleet';
-  const deadletterTopic = `${topicPrefix}.deadletter`;
+  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  const deadletterTopic = topicNames(topicPrefix).deadletter;
   const instanceId = randomUUID();
   const logger = options.logger.child({ bus: 'embedded' });
   const subscriptions = new Set<Subscription>();

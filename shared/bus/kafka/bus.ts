@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Partitioners, type Admin } from 'kafkajs';
 import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
+import { DEFAULT_TOPIC_PREFIX, topicNames } from '../../messages/topics.ts';
 import { encodeMessages } from '../codec.ts';
 import type { Bus, Decoder, OutgoingMessage, QueueOptions, SubscribeOptions, Subscription } from '../port.ts';
 import { createRequestReply } from '../request-reply.ts';
@@ -27,8 +28,8 @@ const GROUP_DEFAULTS: KafkaGroupSettings = {
 
 /** The Bus port on Apache Kafka (kafkajs). */
 export function createKafkaBus(options: KafkaBusOptions): Bus {
-  const topicPrefix = options.topicPrefix ?? 'buildfleet';
-  const deadletterTopic = `${topicPrefix}.deadletter`;
+  const topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  const deadletterTopic = topicNames(topicPrefix).deadletter;
   const instanceId = randomUUID();
   const logger = options.logger.child({ bus: 'kafka' });
   const kafka = createKafkaClient(options, logger);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '../../log/index.ts';
 import { BuildfleetError } from '../../errors/index.ts';
+import { consumerGroupNames } from '../../messages/topics.ts';
 import { decodeValue } from '../codec.ts';
 import { retryRetriable } from './retry.ts';
 import type { BusRecord, Decoder } from '../port.ts';
@@ -40,7 +41,7 @@ export async function kafkaReadAll<T>(
   let skipped = 0;
   if (remaining.size === 0) return { records, skipped };
 
-  const groupId = `${deps.topicPrefix}.read-all.${randomUUID()}`;
+  const groupId = `${consumerGroupNames(deps.topicPrefix).readAll}.${randomUUID()}`;
   const consumer = deps.kafka.consumer({
     groupId,
     allowAutoTopicCreation: false,
