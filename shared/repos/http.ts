@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { isBuildfleetError } from '../errors/index.ts';
+import { BuildfleetError, isBuildfleetError } from '../errors/index.ts';
+import { sendError } from '../http/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
 import { RepoFormats, versionPrefix, type RepoFormat } from './layout.ts';
 import { readPointer, type RepoPointer } from './pointer.ts';
@@ -62,9 +63,12 @@ export function createRepoRequestHandler(
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith(`${mount}/`)) return false;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      response.setHeader('allow', 'GET, HEAD');
+      sendError(response, new BuildfleetError('request-invalid', `${request.method} is not allowed here`), 405);
       return true;
     }
+    const missing = (): void =>
+      sendError(response, new BuildfleetError('not-found', `no published repository file at ${url.pathname}`));
     const candidates = repoPathCandidates(decodeURIComponent(url.pathname.slice(mount.length)));
     try {
       let target: RepoPath | undefined;
@@ -77,7 +81,7 @@ export function createRepoRequestHandler(
         }
       }
       if (!target || !pointer) {
-        response.writeHead(404).end();
+        missing();
         return true;
       }
       for (const version of [pointer.version, pointer.previous]) {
@@ -95,10 +99,10 @@ export function createRepoRequestHandler(
         else await pipeline(await store.getStream(key), response);
         return true;
       }
-      response.writeHead(404).end();
+      missing();
     } catch (error) {
-      if (!response.headersSent) response.writeHead(isBuildfleetError(error, 'key-invalid') ? 404 : 502).end();
-      else response.destroy();
+      if (isBuildfleetError(error, 'key-invalid')) missing();
+      else sendError(response, error, 502);
     }
     return true;
   };

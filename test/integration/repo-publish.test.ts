@@ -121,7 +121,9 @@ function suite(name: string, makeStore: () => Promise<{ store: ArtifactStore; cl
         [v3.pointer.previous, v3.version].sort(),
         'only the live and the previous version',
       );
-      assert.equal((await get('pool/a_1.deb')).status, 404, 'files only the removed version had are gone');
+      const gone = await get('pool/a_1.deb');
+      assert.equal(gone.status, 404, 'files only the removed version had are gone');
+      assert.equal((JSON.parse(gone.text) as { error: { code: string } }).error.code, 'not-found', gone.text);
       assert.equal((await get('pool/a_2.deb')).text, 'A2', 'the previous version is still served');
       assert.equal((await get('../../../../etc/passwd')).status, 404);
     });
