@@ -12,14 +12,14 @@
  * services go on.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { startAllInOne, type AllInOne } from '../../cli/up/all-in-one.ts';
+import type { AllInOne } from '../../cli/up/all-in-one.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import type { BuildRecord } from '../../shared/messages/index.ts';
+import { startTestAllInOne } from '../harness/all-in-one.ts';
 import { exampleSourcesRepo } from '../harness/cluster-fixtures.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
 import { aptInstallInContainer, startAptContainer } from '../harness/install-published.ts';
@@ -67,16 +67,12 @@ describe('packages build against each other (real Kafka, Podman, apt-get)', { ti
     await cp(RPM_FIXTURES, join(sources.dir, 'projects', 'greet-rpm'), { recursive: true });
     await sources.commit('a library, its user (deb and rpm), and a package needing what nobody has');
     work = await repos.tempDir('work');
-    cluster = await startAllInOne({
-      dataDir: join(work, 'data'),
+    cluster = await startTestAllInOne({
+      work,
       sources: sources.dir,
-      port: 0,
       brokers,
-      topicPrefix: `dep${randomUUID().slice(0, 8)}`,
-      buildroot: 'container',
-      engineSocket: podman.socketPath,
-      pollIntervalMs: 1000,
-      slots: 2,
+      podmanSocket: podman.socketPath,
+      prefix: 'dep',
       logger,
     });
   });

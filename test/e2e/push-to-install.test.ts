@@ -8,19 +8,17 @@
  * durations.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import pino from 'pino';
-import { startAllInOne, type AllInOne } from '../../cli/up/all-in-one.ts';
-import { runCommand } from '../../shared/exec/index.ts';
+import type { AllInOne } from '../../cli/up/all-in-one.ts';
 import type { BuildRecord } from '../../shared/messages/index.ts';
 import { exampleSourcesRepo } from '../harness/cluster-fixtures.ts';
 import { startGitDaemon, type GitDaemon } from '../harness/git-daemon.ts';
 import { testGitRepos, type TestGitRepo, type TestGitRepos } from '../harness/git.ts';
-import { aptInstallInContainer, dnfInstallPublished } from '../harness/install-published.ts';
+import { assertHelloExamplesInstall, startTestAllInOne } from '../harness/all-in-one.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { usePodman } from '../harness/podman.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -48,16 +46,12 @@ describe(
       await sources.commit('example sources');
       daemon = await startGitDaemon(join(sources.dir, '..'));
       work = await repos.tempDir('work');
-      cluster = await startAllInOne({
-        dataDir: join(work, 'data'),
+      cluster = await startTestAllInOne({
+        work,
         sources: daemon.urlOf(sources),
-        port: 0,
         brokers,
-        topicPrefix: `e2e${randomUUID().slice(0, 8)}`,
-        buildroot: 'container',
-        engineSocket: podman.socketPath,
-        pollIntervalMs: 1000,
-        slots: 2,
+        podmanSocket: podman.socketPath,
+        prefix: 'e2e',
         logger,
       });
     });
@@ -98,24 +92,15 @@ describe(
         assert.equal(typeof records[0]?.durations?.[phase], 'number', `duration of ${phase}`);
       }
 
-      // apt-get in a fresh bookworm container, with the published key only (signed-by).
-      const aptUrl = deb.repo?.url;
-      assert.ok(aptUrl);
-      const installed = await aptInstallInContainer({
-        socketPath: podman.socketPath,
+      await assertHelloExamplesInstall({
+        podmanSocket: podman.socketPath,
         sourcesDir: sources.dir,
-        workDir: work,
-        aptUrl,
-        pkg: 'hello-deb',
-        command: 'hello-deb --version',
+        work,
+        deb,
+        rpm,
+        apiUrl: cluster.url,
         logger,
       });
-      assert.match(installed, /hello-deb 1\.0/);
-
-      // dnf with gpgcheck and repo_gpgcheck from the published rpm-md repository.
-      const root = await dnfInstallPublished({ apiUrl: cluster.url, record: rpm, name: 'hello-rpm', workDir: work });
-      const version = await runCommand(join(root, 'usr/bin/hello-rpm'), ['--version']);
-      assert.match(version.stdout, /hello-rpm 1\.0/);
     });
 
     it('a push changing one package rebuilds only it; a change to only its buildfleet.yml rebuilds it too', async () => {

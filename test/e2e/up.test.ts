@@ -15,7 +15,7 @@ import pino from 'pino';
 import { runCommand } from '../../shared/exec/index.ts';
 import type { BuildRecord } from '../../shared/messages/index.ts';
 import { cli } from '../harness/cli-process.ts';
-import { aptInstallInContainer, dnfInstallPublished } from '../harness/install-published.ts';
+import { assertHelloExamplesInstall } from '../harness/all-in-one.ts';
 import { usePodman } from '../harness/podman.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -112,21 +112,15 @@ describe('buildfleet up: the all-in-one cluster on the embedded bus', { timeout:
       assert.equal(typeof deb.durations?.[phase], 'number', `duration of ${phase}`);
     }
 
-    const aptUrl = deb.repo?.url;
-    assert.ok(aptUrl);
-    const sourcesDir = join(work, 'data', 'sources');
-    const installed = await aptInstallInContainer({
-      socketPath: podman.socketPath,
-      sourcesDir,
-      workDir: work,
-      aptUrl,
-      pkg: 'hello-deb',
-      command: 'hello-deb --version',
+    await assertHelloExamplesInstall({
+      podmanSocket: podman.socketPath,
+      sourcesDir: join(work, 'data', 'sources'),
+      work,
+      deb,
+      rpm,
+      apiUrl: url,
       logger,
     });
-    assert.match(installed, /hello-deb 1\.0/);
-    const root = await dnfInstallPublished({ apiUrl: url, record: rpm, name: 'hello-rpm', workDir: work });
-    assert.match((await runCommand(join(root, 'usr/bin/hello-rpm'), ['--version'])).stdout, /hello-rpm 1\.0/);
   });
 
   it('builds the image examples: the docker image into the engine (no registry), the KIWI image into the index', async () => {
