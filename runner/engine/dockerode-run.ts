@@ -3,6 +3,7 @@
  * echoes its options into the output. The container is always removed before this returns.
  */
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { BuildfleetError, throwIfAborted } from '../../shared/errors/index.ts';
 import { OutputLines } from '../../shared/exec/output-lines.ts';
@@ -31,7 +32,23 @@ export async function runContainer(docker: Docker, run: RunContainerOptions): Pr
   try {
     return await runCreated(docker, container, run, started);
   } finally {
-    await removeContainer(docker, container.id).catch(() => undefined);
+    await removeUntilGone(docker, container.id);
+  }
+}
+
+/** Removal tries: a busy engine can refuse a removal (409 while the container is still stopping). */
+const REMOVE_TRIES = 5;
+const REMOVE_PAUSE_MS = 1000;
+
+/** Removes a finished run's container, trying again while the engine refuses; never throws. */
+async function removeUntilGone(docker: Docker, containerId: string): Promise<void> {
+  for (let attempt = 1; attempt <= REMOVE_TRIES; attempt += 1) {
+    try {
+      await removeContainer(docker, containerId);
+      return;
+    } catch {
+      if (attempt < REMOVE_TRIES) await sleep(REMOVE_PAUSE_MS);
+    }
   }
 }
 

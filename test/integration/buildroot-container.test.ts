@@ -17,6 +17,7 @@ import { createContainerBuildroot, type BuildrootDist, type PreparedBuildroot } 
 import { createDockerodeEngine } from '../../runner/engine/index.ts';
 import { uniqueName } from '../harness/names.ts';
 import { usePodman } from '../harness/podman.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const MIRROR = 'http://deb.debian.org/debian';
 const { socketPath } = await usePodman();
@@ -54,7 +55,15 @@ describe('container buildroot (podman)', { timeout: 15 * 60_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), 'buildroot-container-'));
   });
   after(async () => {
-    for (const tag of madeTags) await engine.removeImage(tag);
+    // A container of the last run may still be going away on a busy engine (409 "image is in use").
+    for (const tag of madeTags) {
+      const removed = (): Promise<boolean> =>
+        engine.removeImage(tag).then(
+          () => true,
+          () => false,
+        );
+      await waitFor(removed, `image ${tag} removed`, 60_000, 1000);
+    }
     await rm(dir, { recursive: true, force: true });
   });
 
