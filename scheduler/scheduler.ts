@@ -14,6 +14,7 @@ import type { Metrics } from '../shared/metrics/index.ts';
 import {
   consumerGroupNames,
   controlCancel,
+  routeOf,
   decoderFor,
   topicNames,
   type BuildEvent,
@@ -21,7 +22,7 @@ import {
   type ControlCancel,
 } from '../shared/messages/index.ts';
 import type { BuildTable } from './core/build-table.ts';
-import type { IoEffect, RunnerPool } from './core/effects.ts';
+import { isPersist, type IoEffect, type RunnerPool } from './core/effects.ts';
 import type { Answer, CoreEffect, QueuedInput, SlowWork } from './core/inputs.ts';
 import { SchedulerCore } from './core/scheduler-core.ts';
 import { createInputQueue } from './input-queue.ts';
@@ -132,8 +133,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         );
         return undefined;
       case 'cancel': {
-        const cancel = controlCancel({ buildId: effect.buildId, reason: effect.reason });
-        await bus.publish(topics.control, { key: effect.buildId, value: cancel }, stopController.signal);
+        const { topic, record } = routeOf(topics, controlCancel({ buildId: effect.buildId, reason: effect.reason }));
+        await bus.publish(topic, record, stopController.signal);
         return undefined;
       }
       case 'dispatch':
@@ -146,13 +147,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         return { type: 'runners-counted', pools: effect.pools, counts, purpose: effect.purpose };
       }
       case 'request': {
-        const topic = topics.requests(effect.build.runnerGroup, effect.build.target.arch);
+        const { topic, record } = routeOf(topics, requestOf(effect.build));
         try {
-          await bus.publish(
-            topic,
-            { key: effect.build.buildKey, value: requestOf(effect.build) },
-            stopController.signal,
-          );
+          await bus.publish(topic, record, stopController.signal);
         } catch (error) {
           if (!isBuildfleetError(error, 'topic-missing')) throw error;
           return { type: 'request-topic-missing', build: effect.build, topic };
@@ -230,7 +227,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   async function publishEvent(event: BuildEvent): Promise<void> {
-    await bus.publish(topics.events, { key: event.repoKey, value: event }, stopController.signal);
+    const { topic, record } = routeOf(topics, event);
+    await bus.publish(topic, record, stopController.signal);
     metrics?.builds.inc({ state: event.state });
   }
 
@@ -307,10 +305,6 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       })());
     },
   };
-}
-
-function isPersist(effect: CoreEffect): effect is PersistEffect {
-  return effect.type === 'persist-build' || effect.type === 'persist-rebuild' || effect.type === 'persist-submit';
 }
 
 function recordOf(effect: PersistEffect): { key: string; value: StateRecord } {

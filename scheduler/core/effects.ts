@@ -75,3 +75,8 @@ export type IoEffect =
   | { type: 'metric'; metric: 'dispatch-latency'; runnerGroup: string; seconds: number }
   | { type: 'metric'; metric: 'lease-expiry'; runnerGroup: string }
   | { type: 'metric'; metric: 'queue-depth'; depth: number };
+
+/** The effects that write a state record: the shell batches them, statesFirst moves them ahead. */
+export function isPersist<E extends { type: string }>(effect: E): effect is Extract<E, { type: `persist-${string}` }> {
+  return effect.type.startsWith('persist-');
+}

@@ -12,7 +12,7 @@ import { targetsOfFailedSubmit } from '../messages-out.ts';
 import { buildIdOf } from './build-id.ts';
 import { BuildTable, type BuildTableOptions, type ResolvedSubmit } from './build-table.ts';
 import type { CascadePlan, CascadeTrigger } from './cascade.ts';
-import type { RunnerPool, SchedulerEffect } from './effects.ts';
+import { isPersist, type RunnerPool, type SchedulerEffect } from './effects.ts';
 import type { Answer, CoreEffect, SchedulerInput } from './inputs.ts';
 import type { TrackedBuild } from './tracked-build.ts';
 
@@ -281,8 +281,7 @@ export class SchedulerCore {
  * durable before any of it (or of the `published` that started it) is told.
  */
 function statesFirst(effects: SchedulerEffect[]): SchedulerEffect[] {
-  const states = effects.filter((e) => e.type.startsWith('persist-'));
-  return [...states, ...effects.filter((e) => !e.type.startsWith('persist-'))];
+  return [...effects.filter((e) => isPersist(e)), ...effects.filter((e) => !isPersist(e))];
 }
 
 function poolOf(build: TrackedBuild): RunnerPool {
