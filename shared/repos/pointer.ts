@@ -3,7 +3,7 @@
  * place it is read, parsed and written, for the collector that switches versions and the
  * services that serve and list them.
  */
-import { BuildfleetError } from '../errors/index.ts';
+import { BuildfleetError, isBuildfleetError } from '../errors/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
 import { pointerKey, type RepoFormat } from './layout.ts';
 
@@ -48,8 +48,14 @@ export async function readPointer(
   format: RepoFormat,
 ): Promise<RepoPointer | undefined> {
   const key = pointerKey(repoKey, format);
-  if (!(await store.exists(key))) return undefined;
-  return readPointerAt(store, key);
+  let text: Buffer;
+  try {
+    text = await store.get(key); // one round trip: a missing pointer is the store's storage-not-found
+  } catch (error) {
+    if (isBuildfleetError(error, 'storage-not-found')) return undefined;
+    throw error;
+  }
+  return parsePointer(text, key);
 }
 
 /** Switches the repository to `pointer.version`: one put of one object, so readers see the old or the new. */
