@@ -40,14 +40,19 @@ export async function runContainer(docker: Docker, run: RunContainerOptions): Pr
 const REMOVE_TRIES = 5;
 const REMOVE_PAUSE_MS = 1000;
 
-/** Removes a finished run's container, trying again while the engine refuses; never throws. */
+/**
+ * Removes a finished run's container, trying again while the engine answers 409 (still
+ * stopping); never throws: the run's result stands even if its container is left behind.
+ */
 async function removeUntilGone(docker: Docker, containerId: string): Promise<void> {
-  for (let attempt = 1; attempt <= REMOVE_TRIES; attempt += 1) {
+  for (let attempt = 1; ; attempt += 1) {
     try {
       await removeContainer(docker, containerId);
       return;
-    } catch {
-      if (attempt < REMOVE_TRIES) await sleep(REMOVE_PAUSE_MS);
+    } catch (error) {
+      const refused = engineStatusCode(error instanceof Error && error.cause !== undefined ? error.cause : error);
+      if (attempt >= REMOVE_TRIES || refused !== 409) return;
+      await sleep(REMOVE_PAUSE_MS);
     }
   }
 }
