@@ -4,13 +4,7 @@
  * port with `extraRoutes`, e.g. the scheduler's `POST /hooks/git`.
  */
 import type { Logger } from '../../shared/log/index.ts';
-import {
-  createHttpServer,
-  type HttpLimits,
-  type HttpRoute,
-  type HttpServer,
-  type RequestTimer,
-} from '../../shared/http/index.ts';
+import { createHttpServer, type HttpRoute, type HttpServer, type RequestTimer } from '../../shared/http/index.ts';
 
 export interface InfoHttpServerOptions {
   /** The API's routes (`InfoService.routes`). */
@@ -27,8 +21,6 @@ export interface InfoHttpServerOptions {
   extraRoutes?: readonly HttpRoute[];
   logger?: Logger;
   signal?: AbortSignal;
-  /** @default HttpLimitDefaults of shared/http */
-  limits?: Partial<HttpLimits>;
   /** Times each request (the service's `httpRequestDuration`). @default none */
   requestDuration?: RequestTimer;
 }
@@ -43,7 +35,6 @@ export function createInfoHttpServer(options: InfoHttpServerOptions): Promise<In
     routes: [...(options.extraRoutes ?? []), ...options.routes],
     logger: options.logger,
     signal: options.signal,
-    limits: options.limits,
     requestDuration: options.requestDuration,
   });
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/index.ts';
 import type { Registry } from 'prom-client';
-import { createHttpServer, type HttpLimits, type HttpRoute, type HttpServer } from '../http/index.ts';
+import { BuildfleetError } from '../errors/index.ts';
+import { createHttpServer, sendError, type HttpRoute, type HttpServer } from '../http/index.ts';
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -18,11 +19,7 @@ export function metricsHandler(registry: Registry): RequestHandler {
       },
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        if (response.headersSent) response.destroy();
-        else
-          response
-            .writeHead(500, { 'content-type': 'application/json; charset=utf-8' })
-            .end(JSON.stringify({ error: { code: 'internal', message: `metrics failed: ${message}` } }));
+        sendError(response, new BuildfleetError('internal', `metrics failed: ${message}`));
       },
     );
   };
@@ -42,8 +39,6 @@ export interface MetricsServerOptions {
   routes?: readonly HttpRoute[];
   /** Logs failed requests. @default none */
   logger?: Logger;
-  /** @default HttpLimitDefaults of shared/http */
-  limits?: Partial<HttpLimits>;
 }
 
 export type MetricsServer = HttpServer;
@@ -74,6 +69,5 @@ export function startMetricsServer(options: MetricsServerOptions): Promise<Metri
     host: options.host,
     signal: options.signal,
     logger: options.logger,
-    limits: options.limits,
   });
 }
