@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isBuildfleetError } from '../shared/errors/index.ts';
+import { registerAcls } from './commands/acls.ts';
 import { registerArtifacts } from './commands/artifacts.ts';
 import { registerBuild } from './commands/build.ts';
 import { registerCancel } from './commands/cancel.ts';
@@ -21,6 +22,7 @@ const program = new Command('buildfleet')
   .exitOverride();
 
 registerTopics(program);
+registerAcls(program);
 registerRunner(program);
 registerCollector(program);
 registerInfoService(program);
