@@ -3,11 +3,13 @@
  *   --api <url>  >  --brokers <list>  >  BUILDFLEET_API  >  BUILDFLEET_BROKERS  >  http://127.0.0.1:8080
  * (the default is what `buildfleet up` serves). Over Kafka, logs and artifacts of finished builds
  * are read from an artifact store: --store <dir | config file>, else the BUILDFLEET_STORAGE_*
- * variables (the same keys as a service's `storage:` section).
+ * variables (the same keys as a service's `storage:` section). Kafka security is the services'
+ * `bus.sasl` / `bus.tls` keys, so the variables are the same: BUILDFLEET_BUS_SASL_MECHANISM,
+ * BUILDFLEET_BUS_SASL_USERNAME, BUILDFLEET_BUS_SASL_PASSWORD, BUILDFLEET_BUS_TLS_CA_FILE, ...
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { LogConfig, SaslConfig, StorageConfig, loadConfig } from '../../shared/config/index.ts';
+import { BusSecurityConfig, LogConfig, StorageConfig, loadConfig } from '../../shared/config/index.ts';
 import { DEFAULT_TOPIC_PREFIX } from '../../shared/messages/index.ts';
 import type { Connection, StoreSource } from './connection.ts';
 import type { ClusterClient } from './port.ts';
@@ -19,12 +21,16 @@ export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 export const ClientConfig = Type.Object({
   /** Base URL of the info service's HTTP API. */
   api: Type.Optional(Type.String({ minLength: 1 })),
+  /** Bearer token for the HTTP API (BUILDFLEET_TOKEN); else the one saved for the API in credentialsFile. */
+  token: Type.Optional(Type.String({ minLength: 1 })),
+  /** Where `buildfleet up` saves its admin token (credentials.ts). @default $XDG_CONFIG_HOME/buildfleet/credentials.json */
+  credentialsFile: Type.Optional(Type.String({ minLength: 1 })),
   /** Kafka bootstrap brokers (`host:port`, comma-separated in the environment). */
   brokers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   /** First part of every topic name. */
   topicPrefix: Type.String({ pattern: '^[A-Za-z0-9._-]+$', default: DEFAULT_TOPIC_PREFIX }),
-  sasl: Type.Optional(SaslConfig),
-  ssl: Type.Boolean({ default: false }),
+  /** Kafka security: the `sasl` and `tls` keys of a service's `bus:` section (same variables). */
+  bus: BusSecurityConfig,
   /** The artifact store, for logs and artifacts of finished builds over Kafka. */
   storage: Type.Optional(StorageConfig),
   log: LogConfig,
@@ -56,8 +62,7 @@ export function chooseConnection(flags: ConnectionFlags, env: ClientConfig): Con
     kind: 'kafka',
     brokers,
     topicPrefix: flags.topicPrefix ?? env.topicPrefix,
-    ...(env.sasl ? { sasl: env.sasl } : {}),
-    ssl: env.ssl,
+    security: env.bus,
     store,
     from,
   });
@@ -78,8 +83,12 @@ export async function connectClient(flags: ConnectionFlags): Promise<ClusterClie
   const env = loadClientConfig();
   const connection = chooseConnection(flags, env);
   if (connection.kind === 'http') {
-    const { createHttpClient } = await import('./http-client.ts');
-    return createHttpClient({ url: connection.url });
+    const [{ createHttpClient }, { tokenFor }] = await Promise.all([
+      import('./http-client.ts'),
+      import('./credentials.ts'),
+    ]);
+    const token = await tokenFor(env, connection.url);
+    return createHttpClient({ url: connection.url, ...(token === undefined ? {} : { token }) });
   }
   const { createKafkaClusterClient } = await import('./kafka-client.ts');
   return createKafkaClusterClient({ connection, logLevel: env.log.level });

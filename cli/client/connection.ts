@@ -3,7 +3,7 @@
  * the Kafka client and the store choice read these types without importing connect.ts, which
  * loads them.
  */
-import type { SaslConfig, StorageConfig } from '../../shared/config/index.ts';
+import type { BusSecurity, StorageConfig } from '../../shared/config/index.ts';
 
 /** Where the artifact store comes from, before it is opened. */
 export type StoreSource = { kind: 'flag'; value: string } | { kind: 'env'; config: StorageConfig } | { kind: 'none' };
@@ -14,8 +14,8 @@ export type Connection =
       kind: 'kafka';
       brokers: string[];
       topicPrefix: string;
-      sasl?: SaslConfig;
-      ssl: boolean;
+      /** `bus.sasl` and `bus.tls`, as a service's config has them. */
+      security: BusSecurity;
       store: StoreSource;
       from: 'flag' | 'env';
     };

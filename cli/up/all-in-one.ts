@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import Docker from 'dockerode';
 import { startCollectorService } from '../../collector/service.ts';
-import { startInfoService } from '../../info-service/service.ts';
+import type { InfoSettings } from '../../info-service/config.ts';
+import { isLoopbackHost, startInfoService } from '../../info-service/service.ts';
 import type { InfoService } from '../../info-service/info-service.ts';
 import { startRunnerService } from '../../runner/service.ts';
 import { startSchedulerService, WEBHOOK_PATH, type SchedulerService } from '../../scheduler/service.ts';
@@ -24,6 +25,7 @@ import type { Logger } from '../../shared/log/index.ts';
 import { createMetrics } from '../../shared/metrics/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { startPodmanService } from '../../infra/podman/service.ts';
+import { ensureAdminToken } from './admin-token.ts';
 import { upSettings } from './settings.ts';
 import { prepareSources } from './sources-repo.ts';
 import { upSigningKeyFile } from './signing-key.ts';
@@ -63,6 +65,13 @@ export interface AllInOneOptions {
   lifecycle?: Lifecycle;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /**
+   * Anonymous requests may submit and cancel (`--insecure-local`; only on a loopback host).
+   * @default false: anonymous requests may read (on loopback), submitting needs a token
+   */
+  insecureLocal?: boolean;
+  /** Where the admin token is saved for the CLI (cli/client/credentials.ts). @default not saved */
+  credentialsFile?: string;
 }
 
 export interface AllInOne {
@@ -72,6 +81,10 @@ export interface AllInOne {
   readonly info: InfoService;
   readonly store: ArtifactStore;
   readonly scheduler: SchedulerService;
+  /** The local admin token (admin-token.ts): tests and the banner use it. */
+  readonly adminToken: string;
+  /** What requests without a token may do. */
+  readonly anonymous: InfoSettings['auth']['anonymous'];
   /** Stops every service: the lifecycle's shutdown (graceful, in order). Idempotent; failures are logged. */
   stop(): Promise<void>;
 }
@@ -100,7 +113,6 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
           brokers: options.brokers,
           clientId: 'buildfleet-up',
           topicPrefix: prefix,
-          ssl: false,
           sessionTimeoutMs: 30_000,
         }
       : {
@@ -108,7 +120,6 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
           brokers: ['embedded'],
           clientId: 'buildfleet-up',
           topicPrefix: prefix,
-          ssl: false,
           sessionTimeoutMs: 30_000,
         };
     const newBus = (name: string): Bus => {
@@ -126,6 +137,9 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
 
     const engineSocket = await ensureEngine(options, dataDir, lifecycle, logger);
     const signingKeyFile = await upSigningKeyFile(dataDir, env);
+    const tokensFile = join(dataDir, 'tokens.json');
+    const { token: adminToken } = await ensureAdminToken({ tokensFile, url, credentialsFile: options.credentialsFile });
+    const anonymous = options.insecureLocal ? 'submit' : isLoopbackHost(host) ? 'read' : 'none';
     const settings = upSettings({
       dataDir,
       host,
@@ -134,6 +148,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       ...pick(options, ['branch', 'pollIntervalMs', 'leaseMs', 'slots', 'arches', 'buildroot']),
       ...(engineSocket ? { engineSocket } : {}),
       ...(signingKeyFile ? { signingKeyFile } : {}),
+      auth: { anonymous, tokensFile },
     });
     const metrics = createMetrics({ defaultLabels: { service: 'all-in-one' } });
 
@@ -150,6 +165,8 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
           path: WEBHOOK_PATH,
           body: 'stream',
           maxBodyBytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+          // no token: git servers sign their pushes (BUILDFLEET_WEBHOOK_SECRET), the webhook checks that
+          access: 'public',
           handler: (request, response) => {
             if (!late.webhook) throw new BuildfleetError('not-found', 'no webhook: set BUILDFLEET_WEBHOOK_SECRET');
             late.webhook(request, response);
@@ -192,7 +209,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
     });
     late.webhook = scheduler.webhook;
     lifecycle.onShutdown('scheduler', () => scheduler.stop(), { phase: 'drain' });
-    return { url, sourcesUrl: sources.url, info: info.service, store, scheduler, stop };
+    return { url, sourcesUrl: sources.url, info: info.service, store, scheduler, adminToken, anonymous, stop };
   } catch (error) {
     await stop();
     throw error;

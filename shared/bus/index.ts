@@ -35,7 +35,7 @@ export function createBus(
         clientId: config.clientId,
         topicPrefix: config.topicPrefix,
         ...(config.sasl ? { sasl: config.sasl } : {}),
-        ssl: config.ssl,
+        ...(config.tls ? { tls: config.tls } : {}),
         logger,
       });
     default: {

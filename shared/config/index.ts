@@ -12,10 +12,14 @@ export { redactConfig, isSecretKey, SECRET_KEY_NAMES, REDACTED } from './redact.
 export {
   BusConfig,
   SaslConfig,
+  TlsConfig,
+  BusSecurityConfig,
+  type BusSecurity,
   StorageConfig,
   FsStorageConfig,
   S3StorageConfig,
   LogConfig,
   MetricsConfig,
 } from './fragments.ts';
+export { busSecurityIssues, tlsEnabled } from './bus-security.ts';
 export { serviceConfig, type CommonSections, type ServiceConfigProperties } from './service-config.ts';

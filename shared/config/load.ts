@@ -6,7 +6,7 @@ import { describeUnknownKey, findUnknownKeys, readConfigFile } from './config-fi
 import { envOverrides } from './env-overrides.ts';
 import { ConfigOrigins, envSource, type ConfigPath, type ConfigSource } from './origins.ts';
 import { isPlainObject, selectedVariant } from './schema-shape.ts';
-import { collectIssues, type ConfigIssue } from './validation-issues.ts';
+import { collectCrossKeyIssues, collectIssues, type ConfigIssue } from './validation-issues.ts';
 
 /** Nested partial of a config type, for `defaults`. Arrays are replaced as a whole. */
 export type DeepPartial<T> = T extends readonly unknown[]
@@ -93,6 +93,12 @@ export function loadConfigWithSources<S extends TSchema>(
     });
     throw invalidConfig(issues);
   }
+  const crossIssues = collectCrossKeyIssues(schema, compiled, {
+    origins,
+    prefix,
+    ...(options.file ? { file: options.file } : {}),
+  });
+  if (crossIssues.length > 0) throw invalidConfig(crossIssues);
   return { config: compiled, ignoredEnv: fromEnv.ignored, sources: origins.entries() };
 }
 

@@ -99,3 +99,38 @@ function discriminatorIssue(
   const allowed = choices.map((choice) => JSON.stringify(choice)).join(', ');
   return sourced(keyPath, `config: ${keyOf(keyPath)} must be one of ${allowed}`, context);
 }
+
+/**
+ * A schema option for rules between keys of one section (`Type.Object({...}, { crossCheck })`):
+ * it gets the section's valid value and its key (`bus`) and returns the problems, each with the
+ * path of the key to blame below the section. Run after the schema check succeeded.
+ */
+export type CrossCheck = (
+  value: Record<string, unknown>,
+  section: string,
+) => Array<{ path: string[]; problem: string }>;
+
+/** The cross-key problems of every section whose schema carries a `crossCheck` option. */
+export function collectCrossKeyIssues(
+  schema: TSchema,
+  value: unknown,
+  context: IssueContext,
+  base: ConfigPath = [],
+): ConfigIssue[] {
+  if (!isPlainObject(value)) return [];
+  const shape = selectedVariant(schema, value) ?? schema;
+  const issues: ConfigIssue[] = [];
+  const check: unknown = (shape as { crossCheck?: unknown }).crossCheck;
+  if (typeof check === 'function') {
+    for (const issue of (check as CrossCheck)(value, keyOf(base))) {
+      const path = [...base, ...issue.path];
+      issues.push(sourced(path, `config: ${keyOf(path)} ${issue.problem}`, context));
+    }
+  }
+  if (KindGuard.IsObject(shape)) {
+    for (const [key, property] of Object.entries(shape.properties)) {
+      issues.push(...collectCrossKeyIssues(property, value[key], context, [...base, key]));
+    }
+  }
+  return issues;
+}

@@ -398,7 +398,7 @@ describe('server-sent events', () => {
 describe('the connection rule', () => {
   const env = (over: Partial<ClientConfig> = {}): ClientConfig => ({
     topicPrefix: 'buildfleet',
-    ssl: false,
+    bus: {},
     log: { level: 'fatal' },
     ...over,
   });

@@ -30,7 +30,6 @@ describe('common config fragments', () => {
         brokers: ['127.0.0.1:9092'],
         clientId: 'buildfleet',
         topicPrefix: 'buildfleet',
-        ssl: false,
         sessionTimeoutMs: 30_000,
       },
       storage: { type: 'fs', root: '/srv/a' },
@@ -92,7 +91,7 @@ describe('common config fragments', () => {
     const loaded = loadConfigWithSources(ServiceSchema, {
       env: {
         BUILDFLEET_STORAGE: '{"type":"s3","bucket":"b","secretAccessKey":"hunter1"}',
-        BUILDFLEET_BUS_SASL: '{"mechanism":"plain","username":"u","password":"x"}',
+        BUILDFLEET_BUS_SASL: '{"mechanism":"scram-sha-512","username":"u","password":"x"}',
         BUILDFLEET_BUS_SASL_PASSWORD: 'hunter2',
       },
     });

@@ -1,11 +1,11 @@
-import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { BusSecurity } from '../../config/fragments.ts';
 import type { Logger } from '../../log/index.ts';
+import { kafkaSecurityOptions } from './security.ts';
 
-export interface KafkaConnection {
+export interface KafkaConnection extends BusSecurity {
   brokers: string[];
   clientId: string;
-  ssl?: boolean;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** @default 10000 */
   connectionTimeoutMs?: number;
   /** How often a failed request is retried (with backoff) before the call fails. @default 8 */
@@ -15,11 +15,12 @@ export interface KafkaConnection {
 /** kafkajs client whose logs go to our logger (its INFO chatter at debug level). */
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): Kafka {
   const log = logger.child({ component: 'kafkajs' });
+  const security = kafkaSecurityOptions(connection);
   return new Kafka({
     clientId: connection.clientId,
     brokers: connection.brokers,
-    ssl: connection.ssl ?? false,
-    ...(connection.sasl ? { sasl: connection.sasl as SASLOptions } : {}),
+    ssl: security.ssl,
+    ...(security.sasl ? { sasl: security.sasl } : {}),
     connectionTimeout: connection.connectionTimeoutMs ?? 10_000,
     retry: { initialRetryTime: 200, retries: connection.retries ?? 8 },
     logLevel: logLevel.INFO,
