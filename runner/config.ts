@@ -25,6 +25,24 @@ export const RunnerSettings = Type.Object({
     },
   ),
   /**
+   * Whether this runner group runs builds that cannot be isolated from the runner host: KIWI
+   * image builds (kind kiwi). RISK: kiwi-ng runs as root on the runner host, with the host's
+   * network and file systems (it mounts, chroots and runs the description's scripts as root);
+   * a package description can do anything root can on that machine, including reading the
+   * runner's credentials. Set it only on a dedicated runner group (its own hosts or VMs, no
+   * other secrets on them) that receives only image builds you trust. When false, a kiwi build
+   * fails at once with 'kind-unsupported' saying so. `buildfleet up` sets it (a laptop builds its
+   * owner's examples). @default false
+   */
+  allowHostBuilds: Type.Boolean({ default: false }),
+  /**
+   * Names of the runner's environment variables a build on the host buildroot gets (e.g.
+   * `http_proxy`). Everything else of the runner's environment (BUILDFLEET_*, AWS_*, tokens)
+   * stays out of build scripts; PATH is always passed. Container and chroot builds start from an
+   * empty environment whatever this says. @default []
+   */
+  buildEnvAllow: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), { default: [] }),
+  /**
    * File with the armored OpenPGP public key that buildfleet's own repositories are checked with
    * when a buildroot installs from them. @default the key.asc stored beside each repository version
    * in the artifact store. That check catches damaged or half-written versions, not a forger: the

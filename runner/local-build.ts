@@ -70,7 +70,8 @@ export async function localBuild(options: LocalBuildOptions): Promise<LocalBuild
         sources: workingTreeSource(root),
         store,
         buildroot,
-        builderFor,
+        // The user builds on their own machine, by their own command: a kiwi build may run here.
+        builderFor: (kind) => builderFor(kind, { kiwi: { allowHostBuilds: true } }),
         workDir: join(scratch, 'work'),
         limits: { memoryMb: 4096, pids: 4096, timeoutMinutes: 120 },
         logger: options.logger,

@@ -42,7 +42,16 @@ export async function startRunnerService(settings: RunnerSettings, deps: RunnerS
   const engine: ContainerEngine | undefined = deps.noEngine
     ? undefined
     : createDockerodeEngine({ socketPath: settings.engineSocket });
-  const builderSettings = dockerSettings(settings, engine, cacheDir, deps.env);
+  const builderSettings: BuilderSettings = {
+    ...dockerSettings(settings, engine, cacheDir, deps.env),
+    kiwi: { allowHostBuilds: settings.allowHostBuilds },
+  };
+  if (settings.allowHostBuilds) {
+    logger.warn(
+      { setting: 'runner.allowHostBuilds' },
+      'runner: host builds allowed: KIWI image builds run as root on this host, with its network',
+    );
+  }
   const pushAuth = builderSettings.docker?.registry.auth;
   const buildroot = await chooseBuildroot({
     preferred: settings.buildroot,
@@ -56,6 +65,7 @@ export async function startRunnerService(settings: RunnerSettings, deps: RunnerS
       },
     },
     cacheDir: `${cacheDir}/buildroots`,
+    hostEnv: { inherited: deps.env, allow: settings.buildEnvAllow },
     logger,
     ...(signal ? { signal } : {}),
   });
@@ -84,6 +94,7 @@ export async function startRunnerService(settings: RunnerSettings, deps: RunnerS
       buildroot,
       builderFor: (kind) => builderFor(kind, builderSettings),
       workDir,
+      hostPaths: [{ path: cacheDir, placeholder: '<cache>' }],
       limits: settings.limits,
       ...(ownRepositoriesKey === undefined ? {} : { ownRepositoriesKey }),
     },

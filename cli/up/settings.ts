@@ -26,6 +26,8 @@ export interface UpSettingsInput {
   engineSocket?: string;
   /** The signing key file, when the key does not come from the environment. */
   signingKeyFile?: string;
+  /** The API's identities: up's tokens file and what anonymous requests may do (all-in-one.ts decides). */
+  auth: Pick<InfoSettings['auth'], 'anonymous' | 'tokensFile'>;
 }
 
 export interface UpSettings {
@@ -58,6 +60,7 @@ export function upSettings(input: UpSettingsInput): UpSettings {
       defaults: {
         id: ID,
         http: { host: input.host, port: input.port },
+        auth: input.auth,
         publicUrl,
         sources: { url: input.sourcesUrl, ...branch, workDir: join(work, 'info-service') },
       },
@@ -83,6 +86,8 @@ export function upSettings(input: UpSettingsInput): UpSettings {
         cacheDir: join(dataDir, 'cache'),
         ...(input.buildroot ? { buildroot: input.buildroot } : {}),
         ...(input.engineSocket ? { engineSocket: input.engineSocket } : {}),
+        // The laptop's owner builds their own examples, KIWI too (the runner logs the warning).
+        allowHostBuilds: true,
       },
     }),
     scheduler: loadConfig(SchedulerSettings, {

@@ -32,7 +32,7 @@ export {
   type DockerPushRecord,
 } from './docker-plan.ts';
 export { dockerRegistryFrom, LOCAL_IMAGES, registryHost } from './docker-registry.ts';
-export { collectKiwiArtifacts, type KiwiBuilderOptions } from './kiwi.ts';
+export { collectKiwiArtifacts, HOST_BUILDS_REFUSED, type KiwiBuilderOptions } from './kiwi.ts';
 export {
   displayedLine,
   kiwiArtifactKindOf,

@@ -38,7 +38,17 @@ export interface KiwiBuilderOptions {
   tempDir?: string;
   /** The kiwi-ng program. @default 'kiwi-ng' */
   kiwiCommand?: string;
+  /**
+   * kiwi-ng runs as root on the runner host (no buildroot): builds run only when the runner
+   * group allows it (runner.allowHostBuilds, whose schema comment states the risk). @default false
+   */
+  allowHostBuilds?: boolean;
 }
+
+/** The refusal when runner.allowHostBuilds is off: what the build's failure event says. */
+export const HOST_BUILDS_REFUSED =
+  'this runner group does not allow host builds; KIWI runs as root on the host: ' +
+  'set runner.allowHostBuilds on a dedicated runner group';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Every exit code is a result here: the builder turns a non-zero one into 'build-failed'. */
@@ -103,6 +113,12 @@ function metadataInvalid(pkg: PackageSpec, problem: string): BuildfleetError {
 
 async function build(ctx: KiwiBuildContext, options: Required<KiwiBuilderOptions>): Promise<void> {
   throwIfAborted(ctx.signal);
+  if (!options.allowHostBuilds) {
+    throw new BuildfleetError('kind-unsupported', HOST_BUILDS_REFUSED, {
+      retriable: false,
+      context: { kind: 'kiwi', setting: 'runner.allowHostBuilds' },
+    });
+  }
   const description = descriptionOf(ctx.pkg);
   await checkRunner(ctx, options.kiwiCommand);
   const limits = compileLimits(ctx.limits);
@@ -202,6 +218,7 @@ export function createKiwiBuilder(options: KiwiBuilderOptions = {}): Builder<Kiw
   const settings: Required<KiwiBuilderOptions> = {
     tempDir: options.tempDir ?? '/var/tmp',
     kiwiCommand: options.kiwiCommand ?? 'kiwi-ng',
+    allowHostBuilds: options.allowHostBuilds ?? false,
   };
   return {
     kind: 'kiwi',

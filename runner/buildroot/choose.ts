@@ -10,6 +10,7 @@ import type { ContainerEngine } from '../engine/index.ts';
 import { createChrootBuildroot } from './chroot.ts';
 import { createContainerBuildroot, type ContainerBuildrootOptions } from './container.ts';
 import { createHostBuildroot } from './host.ts';
+import type { HostEnvSource } from './run-settings.ts';
 import type { Buildroot, BuildrootKind } from './types.ts';
 
 export interface ChooseBuildrootOptions {
@@ -21,6 +22,8 @@ export interface ChooseBuildrootOptions {
   containerPulls?: Pick<ContainerBuildrootOptions, 'basePull' | 'registryAuths'>;
   /** Cache of chroot trees; scratch space of the container kind goes below it too. */
   cacheDir: string;
+  /** The host kind's environment source (runner.buildEnvAllow). @default nothing inherited */
+  hostEnv?: HostEnvSource;
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -84,7 +87,7 @@ export async function chooseBuildroot(options: ChooseBuildrootOptions): Promise<
       return chroot();
     }
     case 'host':
-      return createHostBuildroot({ logger });
+      return createHostBuildroot({ logger, ...(options.hostEnv ? { env: options.hostEnv } : {}) });
     case 'auto': {
       const engine = await engineAvailability(options.engine, signal);
       if (engine.ok && options.engine !== undefined) return container(options.engine);

@@ -1,11 +1,13 @@
 /**
  * The host kind: commands run directly on the runner, in the workdir, as the runner's user.
  * No isolation, no dependency installation, no limits but the time limit: development only.
+ * The one thing kept from the runner is out of its environment: commands get a clean one
+ * (hostBuildEnvironment: PATH, HOME, C.UTF-8, runner.buildEnvAllow names, the builder's own).
  */
 import type { Logger } from '../../shared/log/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
 import { throwIfAborted } from '../../shared/errors/index.ts';
-import { compileLimits } from './run-settings.ts';
+import { compileLimits, hostBuildEnvironment, type HostEnvSource } from './run-settings.ts';
 import type { Buildroot, PreparedBuildroot } from './types.ts';
 
 export const HOST_WARNING = 'host buildroot: no isolation';
@@ -13,8 +15,15 @@ export const HOST_WARNING = 'host buildroot: no isolation';
 /** Every exit code counts as a result: the builder decides what a non-zero code means. */
 const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, code) => code);
 
-export function createHostBuildroot(options: { logger: Logger }): Buildroot {
+export interface HostBuildrootOptions {
+  logger: Logger;
+  /** Where PATH and the allow-listed names come from. @default no inherited variables */
+  env?: HostEnvSource;
+}
+
+export function createHostBuildroot(options: HostBuildrootOptions): Buildroot {
   const { logger } = options;
+  const envSource = options.env ?? { inherited: {} };
   return {
     kind: 'host',
     async prepare(prepare): Promise<PreparedBuildroot> {
@@ -33,7 +42,8 @@ export function createHostBuildroot(options: { logger: Logger }): Buildroot {
           run.onLine?.(HOST_WARNING, 'stderr');
           const result = await runCommand(file, args, {
             cwd: run.workdir,
-            env: { ...run.env, BUILDFLEET_SRC: run.workdir, BUILDFLEET_OUT: run.outDir },
+            env: hostBuildEnvironment(run, envSource),
+            extendEnv: false,
             signal: run.signal,
             timeoutMs: limits.timeoutMs,
             onLine: run.onLine,

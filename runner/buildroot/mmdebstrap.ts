@@ -7,13 +7,18 @@ import type { BuildrootLineListener, DistBootstrap } from './types.ts';
 /** Generous: a cold bootstrap takes 20-60 s, more with many packages or a slow mirror. */
 const BOOTSTRAP_TIMEOUT_MS = 30 * 60 * 1000;
 
-/** mmdebstrap's argv; `target` ending in .tar makes a tarball, else a directory. `hooks`: e.g. --customize-hook. */
-function mmdebstrapArgs(bootstrap: DistBootstrap, target: string, hooks: readonly string[] = []): string[] {
+/**
+ * mmdebstrap's argv; `target` ending in .tar makes a tarball, else a directory. `hooks`: e.g.
+ * --customize-hook. Suite and mirror come from a dist file of the sources repository: `--` ends
+ * the options, so a suite such as `--setup-hook=...` is a (bad) suite name, not an option.
+ */
+export function mmdebstrapArgs(bootstrap: DistBootstrap, target: string, hooks: readonly string[] = []): string[] {
   const settings = normalisedBootstrap(bootstrap);
   return [
     `--variant=${settings.variant}`,
     `--components=${settings.components.join(',')}`,
     ...hooks,
+    '--',
     settings.suite,
     target,
     settings.mirror,

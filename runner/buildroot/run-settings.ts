@@ -47,3 +47,35 @@ export function buildEnvironment(run: BuildrootRunOptions): Record<string, strin
     ...run.env,
   };
 }
+
+/** What the host kind may take from the runner's environment (runner.buildEnvAllow). */
+export interface HostEnvSource {
+  /** The runner's environment; only PATH and the `allow`ed names are read from it. */
+  inherited: Readonly<Record<string, string | undefined>>;
+  /** Further variable names passed through (e.g. `http_proxy`). @default [] */
+  allow?: readonly string[];
+}
+
+/**
+ * The command's whole environment on the host kind: the runner's PATH (host tools), HOME the
+ * build's own directory, C.UTF-8, the allow-listed names, then the builder's `env`. Never the
+ * rest of the runner's environment: BUILDFLEET_* settings, AWS_* keys and tokens would reach
+ * every build script.
+ */
+export function hostBuildEnvironment(run: BuildrootRunOptions, source: HostEnvSource): Record<string, string> {
+  const allowed: Record<string, string> = {};
+  for (const name of source.allow ?? []) {
+    const value = source.inherited[name];
+    if (value !== undefined) allowed[name] = value;
+  }
+  return {
+    PATH: source.inherited['PATH'] ?? PATH,
+    HOME: run.workdir,
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    ...allowed,
+    ...run.env,
+    BUILDFLEET_SRC: run.workdir,
+    BUILDFLEET_OUT: run.outDir,
+  };
+}

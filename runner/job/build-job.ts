@@ -19,6 +19,7 @@ import type { Buildroot, PreparedBuildroot, RunLimits } from '../buildroot/types
 import type { Builder } from '../builders/index.ts';
 import { rebuildText } from '../builders/rebuild-version.ts';
 import type { EventDetails } from './events.ts';
+import { GENERATED_HOST_DIRS, hostPathRedactor, type HostPath } from './host-paths.ts';
 import { LogSink } from './log-sink.ts';
 import { buildPrefix, uploadArtifact } from './artifacts.ts';
 import { classifyFailure, type AbortCause, type JobOutcome } from './outcome.ts';
@@ -44,6 +45,11 @@ export interface BuildJobDeps {
    * @default each repository's own key.asc from the store (the collector publishes it beside the repository)
    */
   ownRepositoriesKey?: string;
+  /**
+   * Host directories besides the work directory that must not show in logs and error messages
+   * (the cache). @default only the work directory and generated scratch directories
+   */
+  hostPaths?: readonly HostPath[];
 }
 
 /** Log uploads after a cancel must not use the (aborted) build signal; they get this long. */
@@ -65,7 +71,14 @@ export async function runBuildJob(
   const durations: Durations = {};
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'out'), { recursive: true });
+  const redact = hostPathRedactor([
+    { path: dir, placeholder: '<build>' },
+    { path: deps.workDir, placeholder: '<work>' },
+    ...GENERATED_HOST_DIRS,
+    ...(deps.hostPaths ?? []),
+  ]);
   const log = new LogSink({
+    redact,
     buildId: request.buildId,
     attempt: request.attempt,
     file: join(dir, 'build.log'),
@@ -169,7 +182,8 @@ export async function runBuildJob(
     log.line(`buildfleet: succeeded with ${artifacts.map((a) => a.name).join(', ')}`);
     outcome = { state: 'succeeded', artifacts, durations, logKey, builtAgainst: builtAgainstOf(ownSources) };
   } catch (error) {
-    const failed = classifyFailure(error, signal.aborted ? abortCause() : undefined);
+    const classified = classifyFailure(error, signal.aborted ? abortCause() : undefined);
+    const failed = { ...classified, error: { ...classified.error, message: redact(classified.error.message) } };
     log.line(`buildfleet: ${failed.state}: [${failed.error.code}] ${failed.error.message}`);
     outcome =
       failed.state === 'handed-back'

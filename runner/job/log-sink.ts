@@ -14,6 +14,8 @@ export interface LogSinkOptions {
   maxLines?: number;
   /** A partial chunk is sent after this long. @default 250 */
   flushMs?: number;
+  /** Applied to every line before it is written or sent (host paths out). @default none */
+  redact?: (line: string) => string;
 }
 
 /**
@@ -38,8 +40,9 @@ export class LogSink {
     this.flushMs = options.flushMs ?? 250;
   }
 
-  line(text: string): void {
+  line(raw: string): void {
     if (this.closed) return;
+    const text = this.options.redact === undefined ? raw : this.options.redact(raw);
     this.file.write(`${text}\n`);
     this.tail.push(text);
     if (this.tail.length > 40) this.tail.shift();

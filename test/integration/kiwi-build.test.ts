@@ -66,7 +66,7 @@ describe('kiwi builds (real Kafka, fs store, kiwi-ng on the runner host, podman)
     publicUrl = await cluster.serveRepos();
     runner = await cluster.startRunner({
       id: 'kiwi-runner',
-      builderFor: (kind) => builderFor(kind, { kiwi: { tempDir: kiwiTemp } }),
+      builderFor: (kind) => builderFor(kind, { kiwi: { tempDir: kiwiTemp, allowHostBuilds: true } }),
       limit: 4096,
     });
     await cluster.startCollector({ publicUrl, keepVersions: 1 });

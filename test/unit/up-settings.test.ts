@@ -28,6 +28,7 @@ describe('the settings of buildfleet up', () => {
       graceMs: 10_000,
       workDir: join('/data', 'work', 'runner'),
       cacheDir: join('/data', 'cache'),
+      allowHostBuilds: true,
     });
     assert.deepEqual(settings.collector, {
       ...defaults.collector,
