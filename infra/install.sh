@@ -11,6 +11,8 @@ parts=("$@")
 
 # Debian packages the services and tests use. Keep this list the only place they are named.
 APT_PACKAGES=(git maven kcat openjdk-17-jre-headless)
+# openssl: the secured test broker's CA and certificates (test/harness/secure-kafka.ts).
+APT_PACKAGES+=(openssl)
 # Buildroots: podman serves the Docker API for the container kind (runc: crun refuses the hybrid
 # cgroup layout; infra/podman/containers.conf), mmdebstrap makes base images and chroot trees.
 APT_PACKAGES+=(podman runc mmdebstrap)

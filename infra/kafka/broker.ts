@@ -3,21 +3,26 @@
  * small cluster, each node a JVM running broker and controller, bound to 127.0.0.1. The jars
  * come from infra/kafka/install.sh.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { KafkaConfig } from 'kafkajs';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { newClusterId, type Voter } from './config.ts';
+import { newClusterId, type BrokerSecurity, type Voter } from './config.ts';
 import type { KafkaBroker } from './kafka-broker.ts';
 import { defaultLibsDir, describeExit, existingClusterId, launchNode, logTail, type LaunchedNode } from './node.ts';
 import { freePorts } from './ports.ts';
 import { waitForKafka } from './readiness.ts';
 
 export type { KafkaBroker } from './kafka-broker.ts';
+export type { BrokerSecurity } from './config.ts';
 
 export interface BrokerOptions {
   /** Configuration, logs and Kafka's storage. Created when missing; reused when already formatted. */
   dataDir: string;
-  /** Client (PLAINTEXT) port on 127.0.0.1. @default a free port */
+  /** Client port on 127.0.0.1 (PLAINTEXT, or SASL_SSL with `security`). @default a free port */
   port?: number;
+  /** SCRAM users, a SASL_SSL client listener and an authorizer. @default none: PLAINTEXT, everyone may do anything */
+  security?: BrokerSecurity;
   /** Controller port on 127.0.0.1. @default a free port */
   controllerPort?: number;
   /** JVM heap limit in MiB (-Xmx; -Xms is 256 or less). @default 512 */
@@ -83,6 +88,7 @@ export async function startBroker(options: BrokerOptions): Promise<KafkaBroker> 
     port,
     controllerPort,
     voters: [{ nodeId: 1, controllerPort }],
+    security: options.security,
     heapMb: options.heapMb ?? defaults.heapMb,
     extraProperties: options.extraProperties ?? {},
     stopGraceMs: options.stopTimeoutMs ?? defaults.stopTimeoutMs,
@@ -90,7 +96,8 @@ export async function startBroker(options: BrokerOptions): Promise<KafkaBroker> 
     libsDir: options.libsDir ?? defaultLibsDir,
     signal: options.signal,
   });
-  await waitUntilReady([node], options.readyTimeoutMs ?? defaults.readyTimeoutMs, options.signal);
+  const client = options.security ? await adminClientOptions(options.security) : {};
+  await waitUntilReady([node], options.readyTimeoutMs ?? defaults.readyTimeoutMs, options.signal, client);
   return withoutJvm(node);
 }
 
@@ -143,12 +150,13 @@ async function waitUntilReady(
   nodes: LaunchedNode[],
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  client: Pick<KafkaConfig, 'ssl' | 'sasl'> = {},
 ): Promise<void> {
   const firstExit = Promise.race(nodes.map((node) => node.exited.then(() => node)));
   const brokers = nodes.flatMap((node) => node.brokers);
   const clusterId = nodes[0]?.clusterId ?? '';
   const outcome = await waitForKafka(
-    { brokers, expectedBrokers: nodes.length, clusterId },
+    { brokers, expectedBrokers: nodes.length, clusterId, client },
     { timeoutMs, stopWaiting: firstExit, signal },
   );
   if (outcome.ready) return;
@@ -165,6 +173,15 @@ async function waitUntilReady(
       ? `not ready after ${timeoutMs} ms`
       : `node ${exitedNode.nodeId} ${describeExit(await exitedNode.exited)} before it was ready`;
   throw new BuildfleetError('infra-failed', `Kafka broker on ${brokers.join(',')}: ${what}\n${tail}`, { context });
+}
+
+/** How the readiness probe reaches a secured broker: as `admin`, trusting the listener's CA. */
+async function adminClientOptions(security: BrokerSecurity): Promise<Pick<KafkaConfig, 'ssl' | 'sasl'>> {
+  const password = security.scramUsers.admin ?? '';
+  return {
+    ssl: { ca: await readFile(security.tls.caFile) },
+    sasl: { mechanism: 'scram-sha-512', username: 'admin', password },
+  };
 }
 
 function withoutJvm(node: LaunchedNode): KafkaBroker {

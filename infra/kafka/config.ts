@@ -27,6 +27,25 @@ export interface Voter {
   controllerPort: number;
 }
 
+/**
+ * A secured single node: its client listener is SASL_SSL with SCRAM-SHA-512, an authorizer
+ * (StandardAuthorizer) decides every request and a principal without ACLs may do nothing.
+ */
+export interface BrokerSecurity {
+  /**
+   * SCRAM-SHA-512 users created when the storage is formatted: name -> password. `admin` is
+   * required: it is a super user and the broker's own principal between brokers.
+   */
+  scramUsers: Readonly<Record<string, string>>;
+  /** PEM files of the SASL_SSL listener. */
+  tls: {
+    /** The broker's unencrypted private key followed by its certificate (chain); the certificate names 127.0.0.1. */
+    keystoreFile: string;
+    /** The CA that signed it (the broker trusts it for its own connections). */
+    caFile: string;
+  };
+}
+
 export interface NodePropertiesInput {
   nodeId: number;
   port: number;
@@ -34,6 +53,8 @@ export interface NodePropertiesInput {
   logDir: string;
   /** Every controller of the cluster (a static voter list); one entry for a single node. */
   voters: readonly Voter[];
+  /** Absent: a PLAINTEXT client listener, no authorizer. */
+  security?: BrokerSecurity | undefined;
 }
 
 /**
@@ -75,7 +96,51 @@ export function nodeProperties(input: NodePropertiesInput): Record<string, strin
     'broker.heartbeat.interval.ms': '500',
     'broker.session.timeout.ms': '3000',
     'replica.lag.time.max.ms': '5000',
+    ...(input.security ? securityProperties(input) : {}),
   };
+}
+
+/**
+ * The SASL_SSL client listener (also the one between brokers, as `admin`) and the authorizer.
+ * The controller listener stays PLAINTEXT on 127.0.0.1; its principal, ANONYMOUS, must be a super
+ * user for the broker to talk to its controller (clients reach only the SASL_SSL port).
+ */
+function securityProperties(input: NodePropertiesInput): Record<string, string> {
+  const security = input.security;
+  if (security === undefined) return {};
+  const adminPassword = security.scramUsers.admin;
+  if (adminPassword === undefined) throw new Error('BrokerSecurity.scramUsers needs an admin user');
+  const jaasText = (text: string): string => text.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+  return {
+    listeners: `SASL_SSL://127.0.0.1:${input.port},CONTROLLER://127.0.0.1:${input.controllerPort}`,
+    'advertised.listeners': `SASL_SSL://127.0.0.1:${input.port}`,
+    'listener.security.protocol.map': 'SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'SASL_SSL',
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required ' +
+      `username="admin" password="${jaasText(adminPassword)}";`,
+    'ssl.keystore.type': 'PEM',
+    'ssl.keystore.location': security.tls.keystoreFile,
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': security.tls.caFile,
+    'ssl.client.auth': 'none',
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': 'User:admin;User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found': 'false',
+  };
+}
+
+/** `kafka.tools.StorageTool format` arguments that create the SCRAM users. */
+export function scramFormatArgs(security: BrokerSecurity | undefined): string[] {
+  if (security === undefined) return [];
+  return Object.entries(security.scramUsers).flatMap(([name, password]) => {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || /[,\]]/.test(password)) {
+      throw new Error(`SCRAM user ${name}: names are [A-Za-z0-9._-]+, passwords without , or ]`);
+    }
+    return ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`];
+  });
 }
 
 /** Java properties text; backslashes and line breaks in values are escaped. */

@@ -11,6 +11,8 @@ import {
   nodeFiles,
   nodeProperties,
   renderProperties,
+  scramFormatArgs,
+  type BrokerSecurity,
   type Voter,
 } from './config.ts';
 import { launchJvm, type ExitStatus, type JvmProcess } from './jvm-process.ts';
@@ -28,6 +30,8 @@ export interface NodeSpec {
   port: number;
   controllerPort: number;
   voters: readonly Voter[];
+  /** Absent: PLAINTEXT without authorizer. */
+  security?: BrokerSecurity | undefined;
   heapMb: number;
   extraProperties: Record<string, string>;
   stopGraceMs: number;
@@ -72,6 +76,7 @@ export async function launchNode(spec: NodeSpec): Promise<LaunchedNode> {
       controllerPort: spec.controllerPort,
       logDir: files.logDir,
       voters: spec.voters,
+      security: spec.security,
     }),
     ...spec.extraProperties,
   };
@@ -128,7 +133,15 @@ async function formatStorage(spec: NodeSpec, classpath: string, logging: string)
   // A short-lived JVM: without the optimising compiler and G1 it runs in about half the time.
   const jvmArgs = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', logging, '-cp', classpath];
   // --ignore-formatted keeps an existing (dev) data dir; a static voter list forbids --standalone.
-  const formatArgs = ['format', '-t', spec.clusterId, '-c', files.serverProperties, '--ignore-formatted'];
+  const formatArgs = [
+    'format',
+    '-t',
+    spec.clusterId,
+    '-c',
+    files.serverProperties,
+    '--ignore-formatted',
+    ...scramFormatArgs(spec.security),
+  ];
   const args = [...jvmArgs, 'kafka.tools.StorageTool', ...formatArgs];
   const result = await execa('java', args, { all: true, reject: false, timeout: 60_000, cancelSignal: spec.signal });
   if (result.isCanceled) throw new BuildfleetError('aborted', 'Kafka storage format aborted', { cause: result });

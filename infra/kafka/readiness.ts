@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 
 export interface ReadinessProbe {
   /** host:port addresses the probe connects to. */
@@ -9,6 +9,8 @@ export interface ReadinessProbe {
   expectedBrokers: number;
   /** ...and reports this cluster id (so another broker already on the port does not count). */
   clusterId: string;
+  /** How the probe authenticates to a secured broker (kafkajs `ssl` and `sasl`). @default plaintext */
+  client?: Pick<KafkaConfig, 'ssl' | 'sasl'>;
 }
 
 /** Why waiting stopped early, when it did. */
@@ -51,7 +53,7 @@ async function isReady(probe: ReadinessProbe): Promise<boolean> {
   const accepting = await Promise.all(probe.brokers.map(acceptsConnections));
   if (!accepting.every(Boolean)) return false;
   try {
-    const cluster = await describeCluster(probe.brokers);
+    const cluster = await describeCluster(probe.brokers, probe.client ?? {});
     return cluster.clusterId === probe.clusterId && cluster.brokers.length >= probe.expectedBrokers;
   } catch {
     return false;
@@ -77,8 +79,12 @@ export function acceptsTcp(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function describeCluster(brokers: string[]): Promise<{ clusterId: string; brokers: unknown[] }> {
+async function describeCluster(
+  brokers: string[],
+  client: Pick<KafkaConfig, 'ssl' | 'sasl'>,
+): Promise<{ clusterId: string; brokers: unknown[] }> {
   const kafka = new Kafka({
+    ...client,
     clientId: 'buildfleet-readiness-probe',
     brokers,
     logLevel: logLevel.NOTHING,
