@@ -25,6 +25,12 @@ export const ErrorCodes = {
   'api-unavailable': { retriable: true },
   'bus-closed': { retriable: false },
   'topic-missing': { retriable: false },
+  /** The brokers refused the bus credentials: wrong password, unknown user, none for a SASL listener. */
+  'bus-auth-failed': { retriable: false },
+  /** The bus principal has no ACL for this topic, group or cluster operation. */
+  'bus-not-authorised': { retriable: false },
+  /** The TLS handshake with a broker failed: unknown CA, a name the certificate lacks, no TLS there. */
+  'bus-tls-failed': { retriable: false },
   'storage-unavailable': { retriable: true },
   'storage-not-found': { retriable: false },
   'source-unavailable': { retriable: true },
