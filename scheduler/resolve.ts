@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { BuildfleetError } from '../shared/errors/index.ts';
-import { buildKeyOf, submitScopeProblem, type BuildSubmit } from '../shared/messages/index.ts';
+import { buildKeyOf, type BuildSubmit } from '../shared/messages/index.ts';
 import { loadPackage, type DistCache, type PackageSpec, type SourceRepo } from '../shared/sources/index.ts';
 import { clearCommitCheckouts, createCommitCheckouts } from '../shared/sources/git/commit-checkouts.ts';
 import { affectedBy, createGraphCache, loadSourceGraph } from '../shared/sources/graph/index.ts';
@@ -118,8 +118,7 @@ export function createSubmitResolver(options: SubmitResolverOptions): SubmitReso
       const commit = await checkouts.resolve(ref, signal);
       const repoDir = await checkouts.checkout(commit, signal);
       const distCache = distCacheOf(commit);
-      const problem = submitScopeProblem(submit);
-      if (problem !== undefined) throw new BuildfleetError('request-invalid', problem, { context: { field: 'dist' } });
+      // A dist without scope dependants or all never gets here: decodeMessage refuses it (submitRuleProblem).
       if (isSetSubmit(submit)) {
         const graph = await graphs.get(commit, () => loadSourceGraph(repoDir));
         const specOfProject = (project: string) => specOf(commit, repoDir, project);

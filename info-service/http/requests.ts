@@ -9,8 +9,9 @@ import {
   InfoQueryListLimit,
   ISO_DATE_TIME_PATTERN,
   BuildSubmitVersion,
+  clientSubmitProblem,
   decodeMessage,
-  submitScopeProblem,
+  describeProblem,
   type BuildState,
   type BuildSubmit,
   type ControlCancel,
@@ -112,7 +113,11 @@ function checked<T>(make: () => T): T {
   }
 }
 
-/** `POST /api/builds` body -> the build.submit to publish. */
+/**
+ * `POST /api/builds` body -> the build.submit to publish. Checked by the same decodeMessage as
+ * the scheduler's input (schema limits and the rules of fields that go together), so nothing the
+ * scheduler would dead-letter is accepted with 202, and by clientSubmitProblem (no `change:` ids).
+ */
 export function submitOf(body: unknown, newId: () => string, now: Date): BuildSubmit {
   if (!isObject(body))
     throw invalidRequest(
@@ -129,8 +134,13 @@ export function submitOf(body: unknown, newId: () => string, now: Date): BuildSu
   for (const name of ['targets', 'ref', 'requestedBy', 'ignoreDeps', 'scope', 'dist'] as const)
     if (body[name] !== undefined) message[name] = body[name];
   const submit = checked(() => decodeMessage('build.submit', message));
-  const problem = submitScopeProblem(submit);
-  if (problem !== undefined) throw invalidRequest(problem, { field: 'dist' });
+  const problem = clientSubmitProblem(submit);
+  if (problem !== undefined) {
+    throw invalidRequest(`build.submit: field "${problem.field}" ${problem.reason}`, {
+      field: problem.field,
+      reason: describeProblem(problem),
+    });
+  }
   return submit;
 }
 

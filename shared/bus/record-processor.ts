@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/index.ts';
 import { isBuildfleetError, toBuildfleetError } from '../errors/index.ts';
-import { decodeValue, payloadText } from './codec.ts';
+import { decodeValue } from './codec.ts';
+import { deadletterOf } from './dead-letter.ts';
 import type { BusRecord, ConsumeOptions, OutgoingMessage } from './port.ts';
 
 /** A record as it comes off the wire, before decoding. */
@@ -65,22 +66,11 @@ export async function processRecord<T>(raw: RawRecord, options: ConsumeOptions<T
 
 async function deadLetter(raw: RawRecord, reason: string, ctx: ProcessContext): Promise<void> {
   ctx.logger.warn(
-    { topic: raw.topic, partition: raw.partition, offset: raw.offset, group: ctx.group, reason },
+    { topic: raw.topic, partition: raw.partition, offset: raw.offset, group: ctx.group, reason: reason.slice(0, 4096) },
     'bus: message sent to the dead-letter topic',
   );
   await ctx.publish(ctx.deadletterTopic, {
     key: raw.topic,
-    value: {
-      v: 1,
-      type: 'deadletter',
-      reason,
-      sourceTopic: raw.topic,
-      partition: raw.partition,
-      offset: raw.offset,
-      key: raw.key,
-      ...payloadText(raw.value),
-      group: ctx.group,
-      at: new Date().toISOString(),
-    },
+    value: deadletterOf(raw, { reason, group: ctx.group, at: new Date() }),
   });
 }

@@ -59,12 +59,24 @@ export function errorStatus(error: BuildfleetError): number {
   return error instanceof HttpError ? error.status : statusOf(error.code);
 }
 
-/** `{ error: { code, message } }` with the status of the error; a stream already started is cut. */
+/**
+ * `{ error: { code, message, field? } }` with the status of the error; `field` names the body
+ * field or query parameter that was refused (`targets[0].arch`, `state`) when the error says
+ * which. A stream already started is cut.
+ */
 export function sendError(response: ServerResponse, error: unknown, status?: number): void {
   const failure = toBuildfleetError(error);
   if (response.headersSent) {
     response.destroy();
     return;
   }
-  sendJson(response, status ?? errorStatus(failure), { error: { code: failure.code, message: failure.message } });
+  const field = fieldOf(failure);
+  sendJson(response, status ?? errorStatus(failure), {
+    error: { code: failure.code, message: failure.message, ...(field === undefined ? {} : { field }) },
+  });
+}
+
+function fieldOf(error: BuildfleetError): string | undefined {
+  const named: unknown = error.context.field ?? error.context.parameter;
+  return typeof named === 'string' && named !== '' ? named : undefined;
 }

@@ -9,8 +9,11 @@ import {
   ErrorInfoSchema,
   IsoDateTime,
   MessageSourceSchema,
+  KeyString,
   NonEmptyString,
   PublishedRepoSchema,
+  ShortId,
+  SubmitId,
   TargetSchema,
   messageHead,
   BuildAttemptFields,
@@ -29,13 +32,13 @@ export const BuildEventSchema = Type.Object(
     ...BuildAttemptFields,
     ...BuildKeyFields,
     target: TargetSchema,
-    repoKey: NonEmptyString('<parent dir of the package>/<dist>'),
+    repoKey: KeyString('<parent dir of the package>/<dist>'),
     state: BuildStateSchema,
     at: IsoDateTime('when it happened'),
     source: MessageSourceSchema,
     // Per state (see docs/messages.md); optional in the schema so one shape serves every state.
     runnerId: Type.Optional(NonEmptyString('runner that holds the build (claimed and later)')),
-    submitId: Type.Optional(NonEmptyString('the submission this build came from')),
+    submitId: Type.Optional(SubmitId('the submission this build came from')),
     commit: Type.Optional(CommitId('the commit being built')),
     leaseMs: Type.Optional(
       Type.Integer({ minimum: 1, description: 'claimed/heartbeat: the lease runs out leaseMs after `at`' }),
@@ -57,7 +60,7 @@ export const BuildEventSchema = Type.Object(
     ),
     rebuild: Type.Optional(RebuildSchema),
     waitingFor: Type.Optional(
-      Type.Array(NonEmptyString('build id'), {
+      Type.Array(ShortId('build id'), {
         description: 'waiting: the builds of dependencies that must be published first',
       }),
     ),

@@ -1,7 +1,19 @@
 /** build.submit (on `<prefix>.submit`, key: project path): a request to build a package. */
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDateTime, NonEmptyString, TargetSchema, literalUnion, messageHead } from './common.ts';
+import {
+  DistName,
+  GitRef,
+  InputLimits,
+  IsoDateTime,
+  PlainText,
+  ProjectPath,
+  SubmitId,
+  TargetSchema,
+  literalUnion,
+  messageHead,
+} from './common.ts';
 import { stamped, type MessageFields } from './envelope.ts';
+import type { SchemaProblem } from './schema-problem.ts';
 
 export const BuildSubmitVersion = 1;
 
@@ -21,20 +33,23 @@ export type SubmitScope = (typeof SubmitScopes)[number];
 export const BuildSubmitSchema = Type.Object(
   {
     ...messageHead(BuildSubmitVersion, 'build.submit'),
-    submitId: NonEmptyString('idempotency key: the same submitId twice is one submission'),
-    project: NonEmptyString('package directory in the sources repo, e.g. projects/demo/hello-deb'),
+    submitId: SubmitId(
+      "idempotency key: the same submitId twice is one submission; `change:` ids are the scheduler's own",
+    ),
+    project: ProjectPath('package directory in the sources repo, e.g. projects/demo/hello-deb'),
     targets: Type.Optional(
       Type.Array(TargetSchema, {
         minItems: 1,
+        maxItems: InputLimits.targets,
         description: 'targets to build; default: every target the package declares',
       }),
     ),
-    ref: Type.Optional(NonEmptyString('branch, tag or commit of the sources repo; default: its default branch')),
+    ref: Type.Optional(GitRef('branch, tag or commit of the sources repo; default: its default branch')),
     reason: Type.Optional(literalUnion(SubmitReasons, { description: 'why the build was asked for' })),
-    requestedBy: Type.Optional(Type.String({ description: 'who or what asked (user, tool, webhook)' })),
+    requestedBy: Type.Optional(PlainText('who or what asked (user, tool, webhook)')),
     at: Type.Optional(IsoDateTime('when the submission was made')),
     batch: Type.Optional(
-      Type.Array(NonEmptyString('package directory'), {
+      Type.Array(ProjectPath('package directory'), {
         maxItems: 100_000,
         description:
           'every project submitted together with this one at the same ref (a commit, build --all): ' +
@@ -44,7 +59,7 @@ export const BuildSubmitSchema = Type.Object(
     scope: Type.Optional(
       literalUnion(SubmitScopes, { description: 'what is built: see SubmitScopes; default package' }),
     ),
-    dist: Type.Optional(NonEmptyString('with scope dependants or all: only targets of this dist')),
+    dist: Type.Optional(DistName('with scope dependants or all: only targets of this dist')),
     ignoreDeps: Type.Optional(
       Type.Boolean({
         description: 'build against what is published now, without waiting for dependencies (breaks cycles)',
@@ -60,10 +75,35 @@ export function buildSubmit(fields: MessageFields<BuildSubmit>): BuildSubmit {
   return { v: BuildSubmitVersion, type: 'build.submit', ...stamped(fields) };
 }
 
-/** The field of a submission that its scope does not allow (`dist` is for scopes `dependants` and `all`), or undefined. */
-export function submitScopeProblem(submit: Pick<BuildSubmit, 'scope' | 'dist'>): string | undefined {
+/** The submitIds of the scheduler's git watcher and webhook: `change:<project>@<commit>`. */
+export const CHANGE_SUBMIT_PREFIX = 'change:';
+
+/**
+ * The rules of a submission its schema cannot say (fields that go together), the same on every
+ * door: decodeMessage runs them, so the HTTP API answers 400, the CLI refuses, and the
+ * scheduler dead-letters a message that breaks them, all with this problem.
+ */
+export function submitRuleProblem(submit: Pick<BuildSubmit, 'scope' | 'dist'>): SchemaProblem | undefined {
   if (submit.dist !== undefined && submit.scope !== 'dependants' && submit.scope !== 'all') {
-    return `field "dist" goes with scope dependants or all (scope is ${submit.scope ?? 'package'})`;
+    return { field: 'dist', reason: `goes with scope dependants or all (scope is ${submit.scope ?? 'package'})` };
+  }
+  return undefined;
+}
+
+/**
+ * What a client (the HTTP API, the CLI) may not send although the bus carries it: a submitId
+ * longer than InputLimits.clientSubmitIdChars, or one of the scheduler's own `change:` ids
+ * (a client choosing one could make the scheduler take a later change of the package as done).
+ */
+export function clientSubmitProblem(submit: Pick<BuildSubmit, 'submitId'>): SchemaProblem | undefined {
+  if (submit.submitId.length > InputLimits.clientSubmitIdChars) {
+    return { field: 'submitId', reason: `must be at most ${InputLimits.clientSubmitIdChars} characters long` };
+  }
+  if (submit.submitId.startsWith(CHANGE_SUBMIT_PREFIX)) {
+    return {
+      field: 'submitId',
+      reason: `must not start with "${CHANGE_SUBMIT_PREFIX}" (reserved for the changes the scheduler finds in git)`,
+    };
   }
   return undefined;
 }

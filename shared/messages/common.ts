@@ -4,6 +4,9 @@
  * may add fields without breaking older readers.
  */
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { ArchName, DistName, KeyString, ProjectPath, ShortId, inputPatternPhrases } from './input-limits.ts';
+
+export * from './input-limits.ts';
 
 /** A union of string literals, the TypeBox form of an `as const` list. */
 export function literalUnion<const T extends readonly string[]>(
@@ -41,6 +44,7 @@ export const patternPhrases: Readonly<Record<string, string>> = {
   [COMMIT_ID_PATTERN]: 'a full commit id (40 or 64 lower-case hex digits)',
   [SHA256_PATTERN]: 'a SHA-256 digest (64 lower-case hex digits)',
   [OFFSET_PATTERN]: 'a decimal offset string, e.g. "42"',
+  ...inputPatternPhrases,
 };
 
 export function IsoDateTime(description = 'ISO 8601 date-time with a time zone') {
@@ -58,12 +62,12 @@ export function messageHead<const V extends number, const T extends string>(vers
 }
 
 /** Which attempt of which build a message speaks of (build events, log chunks). */
-export const BuildAttemptFields = { buildId: NonEmptyString('build id'), attempt: Attempt() };
+export const BuildAttemptFields = { buildId: ShortId('build id'), attempt: Attempt() };
 
 /** What a build builds: its build key and package directory (build requests, events and records). */
 export const BuildKeyFields = {
-  buildKey: NonEmptyString('<project>@<dist>.<arch>'),
-  project: NonEmptyString('package directory in the sources repo'),
+  buildKey: KeyString('<project>@<dist>.<arch>'),
+  project: ProjectPath('package directory in the sources repo'),
 };
 
 /** A duration or size that cannot be negative. */
@@ -71,8 +75,8 @@ const NonNegativeInteger = (description: string) => Type.Integer({ minimum: 0, d
 
 /** Where a package is built: a dist (defined in dists/<name>.yml) and a CPU architecture. */
 export const TargetSchema = Type.Object({
-  dist: NonEmptyString('dist name, e.g. bookworm'),
-  arch: NonEmptyString('architecture, e.g. x86_64'),
+  dist: DistName('dist name, e.g. bookworm'),
+  arch: ArchName('architecture, e.g. x86_64'),
 });
 export type Target = Static<typeof TargetSchema>;
 
@@ -157,8 +161,8 @@ export const RebuildSchema = Type.Object({
   number: Type.Integer({ minimum: 1, description: 'rebuild number: deb version +b<number>, rpm release .b<number>' }),
   because: Type.Array(
     Type.Object({
-      project: NonEmptyString('the dependency published anew'),
-      buildId: NonEmptyString('its build'),
+      project: ProjectPath('the dependency published anew'),
+      buildId: ShortId('its build'),
     }),
     {
       description:

@@ -1,6 +1,6 @@
 /** control.cancel (on `<prefix>.control`, key: build id): abort a build wherever it runs. */
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDateTime, NonEmptyString, messageHead } from './common.ts';
+import { InputLimits, IsoDateTime, ShortId, messageHead } from './common.ts';
 import { stamped, type MessageFields } from './envelope.ts';
 
 export const ControlCancelVersion = 1;
@@ -8,8 +8,8 @@ export const ControlCancelVersion = 1;
 export const ControlCancelSchema = Type.Object(
   {
     ...messageHead(ControlCancelVersion, 'control.cancel'),
-    buildId: NonEmptyString('build to cancel'),
-    reason: Type.String({ description: 'why, for the build record and the log' }),
+    buildId: ShortId('build to cancel'),
+    reason: Type.String({ maxLength: InputLimits.reasonChars, description: 'why, for the build record and the log' }),
     at: Type.Optional(IsoDateTime('when the cancel was asked for')),
   },
   { description: 'Cancel a build: the runner holding it aborts it and publishes cancelled.' },

@@ -4,6 +4,7 @@
  * bus puts into the dead-letter record as the reason.
  */
 import { BuildfleetError } from '../errors/index.ts';
+import { submitRuleProblem } from './build-submit.ts';
 import {
   MessageTypes,
   isMessageType,
@@ -69,7 +70,13 @@ function findProblem(type: MessageType, value: unknown): Problem | undefined {
     };
   }
   // Compiled on first use, once per schema (shared/schema): importing this module costs nothing.
-  return problemOf(schema, value);
+  return problemOf(schema, value) ?? ruleProblem(type, value);
+}
+
+/** The rules beyond the schema of a type (fields that go together), for a value that fits its schema. */
+function ruleProblem(type: MessageType, value: unknown): Problem | undefined {
+  if (type === 'build.submit') return submitRuleProblem(value as MessageOf<'build.submit'>);
+  return undefined;
 }
 
 function invalid(type: string, problem: Problem): BuildfleetError {

@@ -6,7 +6,10 @@
  */
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { BuildStateSchema } from './build-states.ts';
-import { IsoDateTime, NonEmptyString, TargetSchema, messageHead } from './common.ts';
+import { InputLimits, IsoDateTime, KeyString, ProjectPath, ShortId, TargetSchema, messageHead } from './common.ts';
+
+/** A filter value: non-empty and no longer than what it is compared with. */
+const Filter = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description });
 
 export const InfoQueryVersion = 1;
 
@@ -14,12 +17,14 @@ export const InfoQueryVersion = 1;
 export const InfoQueryListLimit = { default: 100, max: 1000 } as const;
 
 export const InfoQueryListFilterSchema = Type.Object({
-  projectPrefix: Type.Optional(NonEmptyString('only projects whose path starts with this, e.g. projects/demo/')),
-  project: Type.Optional(NonEmptyString('only this project (exact package directory)')),
-  submitId: Type.Optional(NonEmptyString('only builds of this submission')),
+  projectPrefix: Type.Optional(
+    Filter(InputLimits.projectChars, 'only projects whose path starts with this, e.g. projects/demo/'),
+  ),
+  project: Type.Optional(Filter(InputLimits.projectChars, 'only this project (exact package directory)')),
+  submitId: Type.Optional(Filter(InputLimits.submitIdChars, 'only builds of this submission')),
   states: Type.Optional(Type.Array(BuildStateSchema, { description: 'only builds in one of these states' })),
-  dist: Type.Optional(NonEmptyString('only this dist')),
-  arch: Type.Optional(NonEmptyString('only this arch')),
+  dist: Type.Optional(Filter(InputLimits.nameChars, 'only this dist')),
+  arch: Type.Optional(Filter(InputLimits.nameChars, 'only this arch')),
   since: Type.Optional(IsoDateTime('only builds updated at or after this time')),
   limit: Type.Optional(
     Type.Integer({ minimum: 1, maximum: InfoQueryListLimit.max, description: 'at most this many; default 100' }),
@@ -31,8 +36,8 @@ function queryShape<P extends TProperties>(description: string, question: P) {
   return Type.Object(
     {
       ...messageHead(InfoQueryVersion, 'info.query'),
-      queryId: NonEmptyString('id of this query; the answer carries it back'),
-      replyTo: NonEmptyString('client id: the answer is published with this key'),
+      queryId: ShortId('id of this query; the answer carries it back'),
+      replyTo: KeyString('client id: the answer is published with this key'),
       at: Type.Optional(IsoDateTime('when the query was sent')),
       ...question,
     },
@@ -41,10 +46,10 @@ function queryShape<P extends TProperties>(description: string, question: P) {
 }
 
 export const InfoQueryByBuildSchema = queryShape('The record of one build.', {
-  buildId: NonEmptyString('build id'),
+  buildId: ShortId('build id'),
 });
 export const InfoQueryByProjectSchema = queryShape('The latest build of each target of a project.', {
-  project: NonEmptyString('package directory in the sources repo'),
+  project: ProjectPath('package directory in the sources repo'),
   target: Type.Optional(TargetSchema),
 });
 export const InfoQueryListSchema = queryShape('Builds matching a filter, most recently updated first.', {

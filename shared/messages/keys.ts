@@ -5,9 +5,7 @@
  */
 import { BuildfleetError } from '../errors/index.ts';
 import type { Target } from './common.ts';
-
-/** Arch names never contain a dot, so a build key splits on its last dot. */
-const ARCH_PATTERN = /^[A-Za-z0-9_-]+$/;
+import { ARCH_PATTERN, DIST_PATTERN, InputLimits, PROJECT_PATTERN, inputPatternPhrases } from './input-limits.ts';
 
 /** `projects/demo/hello-deb` + {bookworm, x86_64} -> `projects/demo/hello-deb@bookworm.x86_64` */
 export function buildKeyOf(project: string, target: Target): string {
@@ -21,7 +19,7 @@ export function buildKeyOf(project: string, target: Target): string {
 export function parseBuildKey(buildKey: string): { project: string; target: Target } {
   const at = buildKey.lastIndexOf('@');
   const dot = buildKey.lastIndexOf('.');
-  if (at <= 0 || dot < at) throw keyInvalid(`build key "${buildKey}" is not <project>@<dist>.<arch>`, buildKey);
+  if (at <= 0 || dot < at) throw keyInvalid(`build key ${shown(buildKey)} is not <project>@<dist>.<arch>`, buildKey);
   const project = buildKey.slice(0, at);
   const target = { dist: buildKey.slice(at + 1, dot), arch: buildKey.slice(dot + 1) };
   buildKeyOf(project, target);
@@ -40,27 +38,43 @@ export function repoKeyOf(project: string, dist: string): string {
   return slash < 0 ? dist : `${project.slice(0, slash)}/${dist}`;
 }
 
+const projectPattern = new RegExp(PROJECT_PATTERN);
+const distPattern = new RegExp(DIST_PATTERN);
+const archPattern = new RegExp(ARCH_PATTERN);
+
+/** The same rules as the message schemas (input-limits.ts), so a key and a message never disagree. */
 function checkProject(project: string): void {
-  const segments = project.split('/');
-  const bad = segments.some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (bad || project.includes('@') || project.includes('\\')) {
+  if (project.length > InputLimits.projectChars || !projectPattern.test(project)) {
     throw keyInvalid(
-      `project "${project}" must be a relative path like projects/demo/hello (no empty, "." or ".." segments, no "@" or "\\")`,
+      `project ${shown(project)} must be ${inputPatternPhrases[PROJECT_PATTERN]}, at most ${InputLimits.projectChars} characters`,
       project,
     );
   }
 }
 
 function checkDist(dist: string): void {
-  if (dist === '' || dist.includes('@') || dist.includes('/')) {
-    throw keyInvalid(`dist "${dist}" must be a non-empty name without "@" or "/"`, dist);
+  if (dist.length > InputLimits.nameChars || !distPattern.test(dist)) {
+    throw keyInvalid(
+      `dist ${shown(dist)} must be ${inputPatternPhrases[DIST_PATTERN]}, at most ${InputLimits.nameChars} characters`,
+      dist,
+    );
   }
 }
 
 function checkArch(arch: string): void {
-  if (!ARCH_PATTERN.test(arch)) throw keyInvalid(`arch "${arch}" must match ${String(ARCH_PATTERN)}`, arch);
+  if (arch.length > InputLimits.nameChars || !archPattern.test(arch)) {
+    throw keyInvalid(
+      `arch ${shown(arch)} must be ${inputPatternPhrases[ARCH_PATTERN]}, at most ${InputLimits.nameChars} characters`,
+      arch,
+    );
+  }
+}
+
+/** A value in an error message: quoted, and cut when long (a megabyte-long name stays out of logs). */
+function shown(value: string): string {
+  return value.length > 80 ? `"${value.slice(0, 77)}..." (${value.length} characters)` : `"${value}"`;
 }
 
 function keyInvalid(message: string, value: string): BuildfleetError {
-  return new BuildfleetError('key-invalid', message, { context: { value } });
+  return new BuildfleetError('key-invalid', message, { context: { value: value.slice(0, 80) } });
 }
