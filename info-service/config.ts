@@ -28,6 +28,21 @@ export const InfoSettings = Type.Object({
   catchUpQuietMs: Type.Integer({ minimum: 100, default: 5000 }),
   /** After a build ended, its log followers wait this long for the final log chunk. */
   logSettleMs: Type.Integer({ minimum: 0, default: 10_000 }),
+  /**
+   * Long-lived responses: event streams (`GET /api/events`) and followed logs (`log?follow=1`)
+   * count together. Beyond a cap the answer is 429 `too-many-streams` (docs/info-service.md).
+   */
+  streams: Type.Object(
+    {
+      /** Open streams of one client address (behind a proxy all clients share its address). */
+      maxPerClient: Type.Integer({ minimum: 1, default: 16 }),
+      /** Open streams of all clients together. */
+      maxTotal: Type.Integer({ minimum: 1, default: 1000 }),
+      /** A stream whose writes wait for its client longer than this is destroyed (slow reader). */
+      slowReaderMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    },
+    { default: {} },
+  ),
   /** On shutdown, open requests get this long before connections are cut. */
   graceMs: Type.Integer({ minimum: 0, default: 5000 }),
   /** The sources repository, for `GET /api/graph`; without it that route answers 503 `sources-unconfigured`. */

@@ -5,6 +5,7 @@
  * than held in memory.
  */
 import type { BuildEvent } from '../shared/messages/index.ts';
+import { StreamGate } from './stream-gate.ts';
 
 /** What a client wants to see; absent fields match everything. */
 export interface EventFilter {
@@ -17,8 +18,8 @@ export interface EventFilter {
 export interface EventClient {
   /** Sends one SSE frame; returns the bytes the client has not yet taken. */
   send(frame: string): number;
-  /** Closes the stream (service stopping, or the client is too slow). */
-  close(): void;
+  /** Closes the stream: `stopping` (the service) ends it, `slow` (the client reads nothing) destroys it. */
+  close(why: 'stopping' | 'slow'): void;
 }
 
 export function matchesFilter(event: BuildEvent, filter: EventFilter): boolean {
@@ -39,8 +40,14 @@ export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 export class EventStream {
   private readonly clients = new Map<EventClient, EventFilter>();
 
-  /** @param maxBuffered bytes a client may leave unread before it is dropped */
-  constructor(private readonly maxBuffered = 4 * 1024 * 1024) {}
+  /**
+   * @param maxBuffered bytes a client may leave unread before it is dropped
+   * @param gate counts the open streams (with the followed logs: the service's one gate)
+   */
+  constructor(
+    private readonly maxBuffered = 4 * 1024 * 1024,
+    readonly gate = new StreamGate(),
+  ) {}
 
   get size(): number {
     return this.clients.size;
@@ -67,13 +74,13 @@ export class EventStream {
   closeAll(): void {
     const clients = [...this.clients.keys()];
     this.clients.clear();
-    for (const client of clients) client.close();
+    for (const client of clients) client.close('stopping');
   }
 
   private sendTo(client: EventClient, frame: string): void {
     if (client.send(frame) > this.maxBuffered) {
       this.clients.delete(client);
-      client.close();
+      client.close('slow');
     }
   }
 }

@@ -28,6 +28,7 @@ import type { GraphSource } from './graph-source.ts';
 import { createApiRoutes } from './http/api.ts';
 import { createInfoHttpServer, type InfoHttpServer, type InfoHttpServerOptions } from './http/server.ts';
 import { LiveLogs, type LiveLogsOptions } from './live-logs.ts';
+import { StreamGate, type StreamLimits } from './stream-gate.ts';
 import { answerQuery } from './queries.ts';
 import { BuildView, type BuildViewOptions } from './view.ts';
 
@@ -47,6 +48,8 @@ export interface InfoServiceOptions {
   view?: BuildViewOptions;
   /** @default LiveLogs defaults (2,000 lines per build, 5,000 builds) */
   logs?: LiveLogsOptions;
+  /** Caps on open event streams and followed logs, and the slow-reader limit. @default DEFAULT_STREAM_LIMITS */
+  streams?: Partial<StreamLimits>;
   /**
    * Reading the events topic from its beginning counts as caught up when the end offsets taken at
    * start are reached, or after this long without a record (records that never reach the
@@ -83,8 +86,10 @@ export function createInfoService(options: InfoServiceOptions): InfoService {
   const groups = consumerGroupNames(bus.topicPrefix);
   const metrics = options.metrics ?? createMetrics({ defaultLabels: { service: 'info-service' } });
   const view = new BuildView(options.view);
-  const logs = new LiveLogs(options.logs);
-  const events = new EventStream();
+  // One gate: event streams and followed logs count against the same caps.
+  const gate = new StreamGate(options.streams);
+  const logs = new LiveLogs({ ...options.logs, gate });
+  const events = new EventStream(undefined, gate);
   const source = { service: 'info-service', instance: options.instanceId };
   const quietMs = options.catchUpQuietMs ?? 5000;
   const settleMs = options.logSettleMs ?? 10_000;

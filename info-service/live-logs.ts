@@ -6,6 +6,7 @@
  * No I/O: followers are told lines through a small interface.
  */
 import type { LogChunk } from '../shared/messages/index.ts';
+import { StreamGate } from './stream-gate.ts';
 
 /** Someone following a log (an HTTP response, normally). */
 export interface LogFollower {
@@ -23,6 +24,8 @@ export interface LiveLogsOptions {
   maxEnded?: number;
   /** Longer lines are cut to this many characters. @default 16384 */
   maxLineLength?: number;
+  /** Counts the open log follows (with the event streams: the service's one gate). @default a gate of its own */
+  gate?: StreamGate;
 }
 
 interface LiveLog {
@@ -42,8 +45,10 @@ export class LiveLogs {
   private readonly maxBuilds: number;
   private readonly maxEnded: number;
   private readonly maxLineLength: number;
+  readonly gate: StreamGate;
 
   constructor(options: LiveLogsOptions = {}) {
+    this.gate = options.gate ?? new StreamGate();
     this.maxLines = Math.max(1, options.maxLinesPerBuild ?? 2000);
     this.maxBuilds = Math.max(1, options.maxBuilds ?? 5000);
     this.maxEnded = Math.max(0, options.maxEnded ?? 200);

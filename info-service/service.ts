@@ -42,6 +42,7 @@ export async function startInfoService(settings: InfoSettings, deps: InfoService
     serveRepos: settings.serveRepos,
     view: { maxBuilds: settings.maxBuilds },
     logs: { maxLinesPerBuild: settings.logLinesPerBuild },
+    streams: settings.streams,
     catchUpQuietMs: settings.catchUpQuietMs,
     logSettleMs: settings.logSettleMs,
     ...(settings.sources

@@ -6,6 +6,7 @@ import { isAttemptFinalState, isTerminalState, type Artifact, type BuildRecord }
 import type { ArtifactStore } from '../../shared/storage/index.ts';
 import type { EventFilter, EventStream } from '../event-stream.ts';
 import type { LiveLogs } from '../live-logs.ts';
+import type { StreamGate } from '../stream-gate.ts';
 import type { BuildView } from '../view.ts';
 
 /** Where a log comes from: the view (has the build ended?), the live lines, the artifact store. */
@@ -15,7 +16,7 @@ export interface LogSources {
   store: ArtifactStore;
 }
 
-/** A follower that reads nothing is cut off beyond this many unread bytes. */
+/** A stream whose client reads nothing is destroyed beyond this many unread bytes. */
 const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 
 const TEXT_HEADERS = {
@@ -23,6 +24,46 @@ const TEXT_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 } as const;
+
+/** The client's address, as the gate counts it (behind a proxy: the proxy's). */
+function clientOf(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * Writes to a long-lived response, and destroys it (the socket is closed at once, nothing more is
+ * buffered or flushed) when the client does not keep up: more than MAX_UNREAD_BYTES waiting, or
+ * writes held back for longer than slowReaderMs without a 'drain'. Ending it instead would
+ * keep the socket and everything buffered until the client read it all, or forever.
+ */
+function streamWriter(response: ServerResponse, slowReaderMs: number): (text: string) => void {
+  let slowTimer: NodeJS.Timeout | undefined;
+  const clear = (): void => {
+    clearTimeout(slowTimer);
+    slowTimer = undefined;
+  };
+  response.on('drain', clear);
+  response.once('close', clear);
+  return (text) => {
+    if (response.destroyed) return;
+    const flowing = response.write(text);
+    if (response.writableLength > MAX_UNREAD_BYTES) {
+      clear();
+      response.destroy();
+      return;
+    }
+    if (!flowing && slowTimer === undefined) {
+      slowTimer = setTimeout(() => response.destroy(), slowReaderMs);
+      slowTimer.unref();
+    }
+  };
+}
+
+/** Admits a stream through the gate (429 beyond its limits) and releases it when the response closes. */
+function admitStream(gate: StreamGate, request: IncomingMessage, response: ServerResponse): void {
+  const release = gate.admit(clientOf(request));
+  response.once('close', release);
+}
 
 function hasEnded(record: BuildRecord | undefined): boolean {
   return record !== undefined && (isAttemptFinalState(record.state) || isTerminalState(record.state));
@@ -67,13 +108,12 @@ export async function serveLog(
     response.end(live && live.length > 0 ? `${live.join('\n')}\n` : '');
     return;
   }
+  admitStream(ctx.logs.gate, request, response);
   response.writeHead(200, TEXT_HEADERS);
   response.flushHeaders();
+  const write = streamWriter(response, ctx.logs.gate.limits.slowReaderMs);
   const stop = ctx.logs.follow(buildId, {
-    write: (lines) => {
-      response.write(lines.map((line) => `${line}\n`).join(''));
-      if (response.writableLength > MAX_UNREAD_BYTES) response.destroy();
-    },
+    write: (lines) => write(lines.map((line) => `${line}\n`).join('')),
     end: () => response.end(),
   });
   response.once('close', stop);
@@ -110,6 +150,7 @@ export function serveEvents(
   response: ServerResponse,
   filter: EventFilter,
 ): void {
+  if (request.method !== 'HEAD') admitStream(events.gate, request, response);
   response.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -120,15 +161,16 @@ export function serveEvents(
     response.end();
     return;
   }
+  const write = streamWriter(response, events.gate.limits.slowReaderMs);
   // A first comment, so clients see the stream open before the first event.
-  response.write(': connected\n\n');
+  write(': connected\n\n');
   const remove = events.add(
     {
       send: (frame) => {
-        response.write(frame);
+        write(frame);
         return response.writableLength;
       },
-      close: () => response.end(),
+      close: (why) => (why === 'slow' ? response.destroy() : response.end()),
     },
     filter,
   );

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   usage: { retriable: false },
   'webhook-signature-invalid': { retriable: false },
   'request-invalid': { retriable: false },
+  /** Too many event streams or followed logs open (of one client, or in all): 429; closing one helps. */
+  'too-many-streams': { retriable: true },
   'build-unknown': { retriable: false },
   'not-found': { retriable: false },
   /** A service is asked for something that needs the sources repo, and has none configured (GET /api/graph). */
