@@ -12,6 +12,7 @@ import { registerRepos } from './commands/repos.ts';
 import { registerRunner } from './commands/runner.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerScheduler } from './commands/scheduler.ts';
+import { registerTokens } from './commands/tokens.ts';
 import { registerTopics } from './commands/topics.ts';
 import { registerUp } from './commands/up.ts';
 import { registerWatch } from './commands/watch.ts';
@@ -34,6 +35,7 @@ registerLogs(program);
 registerCancel(program);
 registerArtifacts(program);
 registerGraph(program);
+registerTokens(program);
 
 registerUp(program);
 registerScheduler(program);

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { serviceConfig } from '../shared/config/index.ts';
+import { HashedToken } from '../shared/http/index.ts';
 
 /**
  * The info service's own settings (`info:` in its config file, `BUILDFLEET_INFO_*`). Its metrics
@@ -13,6 +14,26 @@ export const InfoSettings = Type.Object({
       host: Type.String({ minLength: 1, default: '127.0.0.1' }),
       /** 0 picks a free port (tests). */
       port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+      /**
+       * Host names requests may name besides publicUrl's, the listen address and localhost (IP
+       * literals always pass); `*` accepts any Host (behind a proxy that checks it). docs/security.md.
+       */
+      allowedHosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    },
+    { default: {} },
+  ),
+  /** Who may use the HTTP API (docs/security.md, "HTTP identities"). */
+  auth: Type.Object(
+    {
+      /**
+       * What a request without a token may do: `none` (public routes only), `read`, or `submit`
+       * (only on a loopback address: `buildfleet up --insecure-local`).
+       */
+      anonymous: Type.Union([Type.Literal('none'), Type.Literal('read'), Type.Literal('submit')], { default: 'none' }),
+      /** The tokens file `buildfleet tokens` manages; re-read when it changes. */
+      tokensFile: Type.Optional(Type.String({ minLength: 1 })),
+      /** Tokens in the config itself (hashed, as in the tokens file). */
+      tokens: Type.Array(HashedToken, { default: [] }),
     },
     { default: {} },
   ),

@@ -3,7 +3,11 @@
  * API: used by `buildfleet info-service` (./main.ts), the all-in-one `buildfleet up` and the test
  * harness.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { BuildfleetError } from '../shared/errors/index.ts';
+import { createHttpAuth, createTokenSource, hostPolicy, type HttpAuth } from '../shared/http/index.ts';
+import type { Logger } from '../shared/log/index.ts';
 import { instanceIdOf, stopInOrder, type RunningService, type ServiceDeps } from '../shared/lifecycle/index.ts';
 import type { ArtifactStore } from '../shared/storage/index.ts';
 import type { InfoSettings } from './config.ts';
@@ -56,6 +60,7 @@ export async function startInfoService(settings: InfoSettings, deps: InfoService
         }
       : {}),
   });
+  const auth = infoHttpAuth(settings, logger);
   let server: Awaited<ReturnType<InfoService['listen']>> | undefined;
   const stop = stopInOrder(
     () => server?.close(),
@@ -66,6 +71,12 @@ export async function startInfoService(settings: InfoSettings, deps: InfoService
       host: settings.http.host,
       port: settings.http.port,
       logger,
+      auth,
+      hosts: hostPolicy({
+        publicUrls: [settings.publicUrl],
+        listenHost: settings.http.host,
+        extraNames: settings.http.allowedHosts,
+      }),
       ...(deps.extraRoutes ? { extraRoutes: deps.extraRoutes } : {}),
       ...(signal ? { signal } : {}),
     });
@@ -76,4 +87,39 @@ export async function startInfoService(settings: InfoSettings, deps: InfoService
     throw error;
   }
   return { service, url: server.url, stop };
+}
+
+/** Whether the address is loopback only (`127.0.0.0/8`, `::1`, `localhost`). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
+}
+
+/**
+ * The HTTP identities of info.auth. Anonymous submitting is refused (config-invalid) unless the
+ * API listens on loopback only: it is `buildfleet up --insecure-local`, not a cluster setting.
+ */
+export function infoHttpAuth(settings: InfoSettings, logger: Logger): HttpAuth {
+  const { auth } = settings;
+  if (auth.anonymous === 'submit' && !isLoopbackHost(settings.http.host)) {
+    throw new BuildfleetError(
+      'config-invalid',
+      `info.auth.anonymous: submit is only allowed on a loopback address, not on info.http.host ${settings.http.host}`,
+      { context: { key: 'info.auth.anonymous' } },
+    );
+  }
+  const tokensFile = auth.tokensFile === undefined ? undefined : resolve(auth.tokensFile);
+  if (auth.anonymous === 'none' && tokensFile === undefined && auth.tokens.length === 0) {
+    logger.warn(
+      'info-service: no tokens (info.auth.tokensFile, info.auth.tokens) and no anonymous access: only public routes answer',
+    );
+  }
+  logger.info(
+    { anonymous: auth.anonymous, tokensFile, inlineTokens: auth.tokens.length },
+    'info-service: HTTP authentication',
+  );
+  return createHttpAuth({
+    anonymous: auth.anonymous,
+    tokens: createTokenSource({ file: tokensFile, inline: auth.tokens, logger }),
+  });
 }

@@ -27,6 +27,8 @@ export interface HttpClientOptions {
   url: string;
   /** Bound on one request that is not a stream. @default 30000 */
   requestTimeoutMs?: number;
+  /** Sent as `Authorization: Bearer <token>` (BUILDFLEET_TOKEN, else the credentials file). @default none */
+  token?: string;
 }
 
 const RecordList = Type.Array(BuildRecordSchema);
@@ -61,6 +63,7 @@ export function createHttpClient(options: HttpClientOptions): ClusterClient {
         method,
         headers: {
           accept: init.accept ?? 'application/json',
+          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
@@ -292,5 +295,16 @@ export async function responseError(response: Response, method: string, path: st
   const unknownCode = code !== undefined && !isErrorCode(code) ? ` (${code})` : '';
   const what =
     message ?? `${method} ${path} answered ${response.status} ${text.trim().slice(0, 200) || response.statusText}`;
-  return new BuildfleetError(known, `${what}${unknownCode}`, { context: { status: response.status, path } });
+  return new BuildfleetError(known, `${what}${unknownCode}${authHint(response.status)}`, {
+    context: { status: response.status, path },
+  });
+}
+
+/** What to do about a 401 or 403 (docs/security.md). */
+function authHint(status: number): string {
+  if (status === 401) {
+    return ' (HTTP 401: the API wants a valid token: set BUILDFLEET_TOKEN to one `buildfleet tokens create` made)';
+  }
+  if (status === 403) return ' (HTTP 403: the token is valid but its role or projects do not allow this)';
+  return '';
 }

@@ -16,6 +16,7 @@ interface UpOptions {
   pollInterval: string;
   exitWhenBuilt?: boolean;
   logLevel: string;
+  insecureLocal?: boolean;
 }
 
 export function registerUp(program: Command): void {
@@ -40,8 +41,19 @@ export function registerUp(program: Command): void {
     .option('--poll-interval <ms>', 'how often the sources branch is polled', '5000')
     .option('--exit-when-built', 'exit after the first builds: 0 when all were published, 1 otherwise')
     .option('--log-level <level>', 'log level of the services (JSON lines on stderr)', 'warn')
+    .option(
+      '--insecure-local',
+      'let anyone on this machine submit and cancel without a token (default: reading is open, submitting needs a token; the CLI has one)',
+    )
     .action(async (options: UpOptions) => {
-      const { startAllInOne } = await import('../up/all-in-one.ts');
+      const [{ startAllInOne }, { loadClientConfig }, { defaultCredentialsFile }, { accessLine }] = await Promise.all([
+        import('../up/all-in-one.ts'),
+        import('../client/connect.ts'),
+        import('../client/credentials.ts'),
+        import('../up/summary.ts'),
+      ]);
+      // the file the CLI reads its token from (BUILDFLEET_CREDENTIALS_FILE)
+      const credentialsFile = loadClientConfig().credentialsFile ?? defaultCredentialsFile();
       const buildroot = options.buildroot;
       if (buildroot !== 'auto' && buildroot !== 'container' && buildroot !== 'chroot' && buildroot !== 'host') {
         throw new Error(`--buildroot must be auto, container, chroot or host (got ${buildroot})`);
@@ -74,6 +86,8 @@ export function registerUp(program: Command): void {
           buildroot,
           ...(options.engineSocket ? { engineSocket: options.engineSocket } : {}),
           pollIntervalMs: Number(options.pollInterval),
+          ...(options.insecureLocal ? { insecureLocal: true } : {}),
+          credentialsFile,
           logger,
           lifecycle,
           signal,
@@ -81,6 +95,7 @@ export function registerUp(program: Command): void {
         out(
           `buildfleet up: serving ${cluster.url}  (dashboard /, API /api, live events /api/events, repositories /repos)`,
         );
+        out(accessLine(cluster.anonymous, credentialsFile, cluster.tokensFile));
         out(`sources: ${cluster.sourcesUrl} (branch main: commit to it and what changed is rebuilt)`);
         out('building the packages of the sources repo...');
         const built = await firstBuildsDone(cluster, signal, out);

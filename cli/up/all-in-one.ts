@@ -85,6 +85,8 @@ export interface AllInOne {
   readonly adminToken: string;
   /** What requests without a token may do. */
   readonly anonymous: InfoSettings['auth']['anonymous'];
+  /** `<data>/tokens.json`, for `buildfleet tokens --file`. */
+  readonly tokensFile: string;
   /** Stops every service: the lifecycle's shutdown (graceful, in order). Idempotent; failures are logged. */
   stop(): Promise<void>;
 }
@@ -209,7 +211,17 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
     });
     late.webhook = scheduler.webhook;
     lifecycle.onShutdown('scheduler', () => scheduler.stop(), { phase: 'drain' });
-    return { url, sourcesUrl: sources.url, info: info.service, store, scheduler, adminToken, anonymous, stop };
+    return {
+      url,
+      sourcesUrl: sources.url,
+      info: info.service,
+      store,
+      scheduler,
+      adminToken,
+      anonymous,
+      tokensFile,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

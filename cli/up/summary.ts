@@ -42,3 +42,20 @@ export function repositoryLines(repos: readonly RepoListing[]): string[] {
 export function formatMs(ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
 }
+
+/** The banner's line on HTTP access (docs/security.md): who may submit, and where the admin token is. */
+export function accessLine(anonymous: 'none' | 'read' | 'submit', credentialsFile: string, tokensFile: string): string {
+  const token = `admin token saved for the CLI in ${credentialsFile} (more: buildfleet tokens create --file ${tokensFile})`;
+  switch (anonymous) {
+    case 'submit':
+      return `access: INSECURE LOCAL MODE (--insecure-local): anyone on this machine may submit and cancel without a token; ${token}`;
+    case 'read':
+      return `access: reading without a token, submitting needs one; ${token}`;
+    case 'none':
+      return `access: every API request needs a token; ${token}`;
+    default: {
+      const never: never = anonymous;
+      return never;
+    }
+  }
+}

@@ -1,11 +1,14 @@
 /**
  * The HTTP API of docs/api.md (all but `/hooks/git`, which the scheduler serves), as routes of
- * the shared router (shared/http): 404, 405, body limits and error answers are the router's.
+ * the shared router (shared/http): 404, 405, body limits and error answers are the router's. Each
+ * route declares its access (docs/security.md): `/healthz`, `/metrics`, the dashboard and `/repos`
+ * are public (apt and dnf send no token); reads need `read`; submitting and cancelling need
+ * `submit` with a project prefix covering the build's project, or `admin`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { sendJson, type HttpRoute, type RouteHandler } from '../../shared/http/index.ts';
+import { authorizeProject, sendJson, type HttpRoute, type RouteHandler } from '../../shared/http/index.ts';
 import { submissionProgress, type BuildSubmit, type ControlCancel } from '../../shared/messages/index.ts';
 import { metricsHandler, type Metrics } from '../../shared/metrics/index.ts';
 import { listRepositories } from '../../shared/repos/catalog.ts';
@@ -63,15 +66,17 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'GET',
       path: '/healthz',
+      access: 'public',
       handler: (_request, response) => {
         if (ctx.isReady()) sendJson(response, 200, { status: 'ok' });
         else sendJson(response, 503, { status: 'starting', message: 'the view is catching up with the events topic' });
       },
     },
-    { method: 'GET', path: '/metrics', handler: serveMetrics },
+    { method: 'GET', path: '/metrics', access: 'public', handler: serveMetrics },
     {
       method: 'GET',
       path: '/',
+      access: 'public',
       handler: (_request, response) => {
         response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
         response.end(DASHBOARD_HTML);
@@ -80,26 +85,35 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'GET',
       path: '/api/builds',
+      access: 'read',
       handler: fromView((_request, response, { query }) => sendJson(response, 200, ctx.view.list(listFilterOf(query)))),
     },
     {
       method: 'POST',
       path: '/api/builds',
+      access: 'submit',
       body: 'json',
-      handler: fromView(async (_request, response, { body }) => {
+      handler: fromView(async (_request, response, { body, principal }) => {
         const submit = submitOf(body, randomUUID, new Date());
+        authorizeProject(principal, submit.project);
         await ctx.publishSubmit(submit);
+        ctx.logger.info(
+          { principal: principal.name, project: submit.project, submitId: submit.submitId },
+          'info-service: build submitted',
+        );
         sendJson(response, 202, { submitId: submit.submitId });
       }),
     },
     {
       method: 'GET',
       path: '/api/builds/:buildId',
+      access: 'read',
       handler: fromView((_request, response, { params }) => sendJson(response, 200, record(param(params, 'buildId')))),
     },
     {
       method: 'GET',
       path: '/api/builds/:buildId/log',
+      access: 'read',
       handler: fromView((request, response, { params, query }) =>
         serveLog(
           ctx,
@@ -113,6 +127,7 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'GET',
       path: '/api/builds/:buildId/artifacts',
+      access: 'read',
       handler: fromView((_request, response, { params }) =>
         sendJson(response, 200, { artifacts: record(param(params, 'buildId')).artifacts }),
       ),
@@ -120,6 +135,7 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'GET',
       path: '/api/builds/:buildId/artifacts/*',
+      access: 'read',
       handler: fromView(async (request, response, { params }) => {
         const buildId = param(params, 'buildId');
         const name = param(params, '*');
@@ -131,17 +147,20 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'POST',
       path: '/api/builds/:buildId/cancel',
+      access: 'submit',
       body: 'json',
-      handler: fromView(async (_request, response, { params, body }) => {
+      handler: fromView(async (_request, response, { params, body, principal }) => {
         const buildId = param(params, 'buildId');
-        record(buildId);
+        authorizeProject(principal, record(buildId).project);
         await ctx.publishCancel(cancelOf(buildId, body, new Date()));
+        ctx.logger.info({ principal: principal.name, buildId }, 'info-service: build cancelled');
         sendJson(response, 202, {});
       }),
     },
     {
       method: 'GET',
       path: '/api/submissions/:submitId',
+      access: 'read',
       handler: fromView((_request, response, { params }) => {
         const submitId = param(params, 'submitId');
         const builds = ctx.view.bySubmitId(submitId);
@@ -152,11 +171,13 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'GET',
       path: '/api/events',
+      access: 'read',
       handler: (request, response, { query }) => serveEvents(ctx.events, request, response, eventFilterOf(query)),
     },
     {
       method: 'GET',
       path: '/api/projects/*',
+      access: 'read',
       handler: fromView((_request, response, { params, query }) => {
         const project = param(params, '*');
         const target = query.get('target');
@@ -168,6 +189,7 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'GET',
       path: '/api/graph',
+      access: 'read',
       handler: async (_request, response, { query }) => {
         const graphQuery = graphQueryOf(query);
         if (!ctx.graphs) {
@@ -183,6 +205,7 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     {
       method: 'GET',
       path: '/api/repos',
+      access: 'read',
       handler: async (_request, response) => sendJson(response, 200, await listRepositories(ctx.store, ctx.publicUrl)),
     },
   ];
@@ -190,6 +213,7 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
     routes.push({
       method: 'GET',
       path: '/repos/*',
+      access: 'public',
       handler: async (request, response) => void (await serveRepoFile(request, response)),
     });
   }

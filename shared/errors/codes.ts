@@ -15,6 +15,10 @@ export const ErrorCodes = {
   usage: { retriable: false },
   'webhook-signature-invalid': { retriable: false },
   'request-invalid': { retriable: false },
+  /** An HTTP request without a valid token where one is needed (missing, unknown, revoked): 401. */
+  'auth-required': { retriable: false },
+  /** An HTTP request whose principal may not do this (role, project), or from a foreign Host or Origin: 403. */
+  forbidden: { retriable: false },
   /** Too many event streams or followed logs open (of one client, or in all): 429; closing one helps. */
   'too-many-streams': { retriable: true },
   'build-unknown': { retriable: false },

@@ -15,3 +15,33 @@ export { HttpError, errorStatus, sendError, sendJson, statusOf } from './respond
 export { bodyTooLarge, hasBody, isJsonContentType, readBody, readJsonBody } from './body.ts';
 export { clientErrorAnswer, type ClientErrorAnswer } from './client-errors.ts';
 export { parseRequestTarget, type RequestTarget } from './request-target.ts';
+export {
+  ANONYMOUS_NONE,
+  authorize,
+  authorizeProject,
+  createHttpAuth,
+  createTokenSource,
+  type AnonymousAccess,
+  type HttpAuth,
+  type Principal,
+  type RouteAccess,
+  type TokenSource,
+} from './auth.ts';
+export { checkHostAndOrigin, hostPolicy, type HostPolicy } from './host-check.ts';
+export {
+  addToken,
+  revokeToken,
+  findToken,
+  HashedToken,
+  hashTokenSecret,
+  HttpRoles,
+  newTokenSecret,
+  parseTokensFile,
+  projectCovered,
+  readTokensFile,
+  TokensFile,
+  type NewToken,
+  writePrivateFile,
+  writeTokensFile,
+  type HttpRole,
+} from './tokens.ts';

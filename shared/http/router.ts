@@ -2,13 +2,16 @@
  * The routing of every buildfleet HTTP server, on find-my-way (docs/api.md says why): routes are
  * declared per method and path; this is the one place that answers 404 (no such path), 405
  * (another method, with `allow`), 413/415 (bodies), 414 (long targets), 400 (bad
- * percent-encoding, no Host), and turns a handler's error into `{ error: { code, message } }`.
+ * percent-encoding, no Host), 401/403 (auth.ts: the access each route declares), 421/403 (Host and
+ * Origin, host-check.ts), and turns a handler's error into `{ error: { code, message } }`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
 import type { Logger } from '../log/index.ts';
 import { BuildfleetError, toBuildfleetError } from '../errors/index.ts';
+import { ANONYMOUS_NONE, authorize, bearerChallenge, type HttpAuth, type Principal, type RouteAccess } from './auth.ts';
 import { checkDeclaredLength, readJsonBody } from './body.ts';
+import { checkHostAndOrigin, type HostPolicy } from './host-check.ts';
 import type { HttpLimits } from './limits.ts';
 import { parseRequestTarget } from './request-target.ts';
 import { errorStatus, HttpError, sendError } from './respond.ts';
@@ -25,6 +28,8 @@ export interface RouteMatch {
   body: unknown;
   /** The route's path pattern, e.g. `/api/builds/:buildId` (the `route` label of the request metric). */
   route: string;
+  /** Who asked (auth.ts); anonymous with no role on a server without `auth`. */
+  principal: Principal;
 }
 
 export type RouteHandler = (
@@ -53,6 +58,11 @@ export interface HttpRoute {
   body?: 'none' | 'json' | 'stream';
   /** @default the server's limits.maxBodyBytes */
   maxBodyBytes?: number;
+  /**
+   * Who may use the route, on a server with `auth`: `public`, or the least role (`read` <
+   * `submit` < `admin`). Required there (a route that forgets is config-invalid); ignored elsewhere.
+   */
+  access?: RouteAccess;
 }
 
 /** Times requests (the `buildfleet_http_request_duration_seconds` histogram of shared/metrics fits). */
@@ -67,10 +77,19 @@ export interface RequestDispatcherOptions {
   name: string;
   logger?: Logger | undefined;
   requestDuration?: RequestTimer | undefined;
+  /** Authenticates requests and checks each route's `access`. @default none: no route is checked */
+  auth?: HttpAuth | undefined;
+  /** Checks `Host` and `Origin` (host-check.ts). @default none: any Host */
+  hosts?: HostPolicy | undefined;
 }
 
 /** The `route` label of requests that matched no route. */
 export const UNMATCHED_ROUTE = '(unmatched)';
+
+interface Label {
+  route: string;
+  principal?: string;
+}
 
 interface Found {
   route: HttpRoute;
@@ -136,10 +155,22 @@ function compileRoutes(routes: readonly HttpRoute[], limits: HttpLimits) {
 export function createRequestDispatcher(
   options: RequestDispatcherOptions,
 ): (request: IncomingMessage, response: ServerResponse) => void {
-  const { limits, logger, name } = options;
+  const { limits, logger, name, auth } = options;
   const routes = compileRoutes(options.routes, limits);
+  if (auth) {
+    const undeclared = options.routes.find((route) => route.access === undefined);
+    if (undeclared) {
+      throw new BuildfleetError(
+        'config-invalid',
+        `http route ${undeclared.path} declares no access (public, read, submit, admin)`,
+        {
+          context: { path: undeclared.path },
+        },
+      );
+    }
+  }
 
-  async function dispatch(request: IncomingMessage, response: ServerResponse, label: { route: string }): Promise<void> {
+  async function dispatch(request: IncomingMessage, response: ServerResponse, label: Label): Promise<void> {
     // node's own check (requireHostHeader) would answer a bare 400; it is off so that this one answers in JSON
     if (request.httpVersion === '1.1' && request.headers.host === undefined) {
       throw new HttpError(400, 'request-invalid', 'an HTTP/1.1 request needs a Host header');
@@ -148,6 +179,7 @@ export function createRequestDispatcher(
     if (url.length > limits.maxUrlBytes) {
       throw new HttpError(414, 'request-invalid', `the request target is longer than ${limits.maxUrlBytes} bytes`);
     }
+    if (options.hosts) checkHostAndOrigin(options.hosts, request);
     const target = parseRequestTarget(url);
     const method = request.method ?? 'GET';
     const found = routes.find(method, target.path);
@@ -163,14 +195,26 @@ export function createRequestDispatcher(
     }
     const { route, params } = found;
     label.route = route.path;
+    let principal = ANONYMOUS_NONE;
+    if (auth) {
+      const access = route.access ?? 'admin';
+      if (access !== 'public') {
+        principal = await auth.authenticate(request);
+        label.principal = principal.name;
+        authorize(principal, access);
+        // reads are many: debug; what changes something: info
+        const level = access === 'read' ? 'debug' : 'info';
+        logger?.[level]({ principal: principal.name, method, route: route.path }, `${name}: request allowed`);
+      }
+    }
     const limit = route.maxBodyBytes ?? limits.maxBodyBytes;
     checkDeclaredLength(request, limit);
     const body = route.body === 'json' ? await readJsonBody(request, limit) : undefined;
-    await route.handler(request, response, { params, query: target.query, body, route: route.path });
+    await route.handler(request, response, { params, query: target.query, body, route: route.path, principal });
   }
 
   return (request, response) => {
-    const label = { route: UNMATCHED_ROUTE };
+    const label: Label = { route: UNMATCHED_ROUTE };
     const method = isHttpMethod(request.method) ? request.method : 'other';
     const stop = options.requestDuration?.startTimer();
     response.once('close', () => stop?.({ method, route: label.route, status: String(response.statusCode) }));
@@ -179,13 +223,27 @@ export function createRequestDispatcher(
     dispatch(request, response, label).catch((error: unknown) => {
       const failure = toBuildfleetError(error);
       const clientGone = request.destroyed || response.destroyed;
+      const status = errorStatus(failure);
       if (!clientGone && failure.code === 'internal') {
         logger?.error({ err: error, route: label.route, method: request.method }, `${name}: request failed`);
+      } else if (failure.code === 'auth-required' || failure.code === 'forbidden') {
+        // every refusal of a principal is logged with it
+        logger?.info(
+          {
+            principal: label.principal ?? 'anonymous',
+            route: label.route,
+            method: request.method,
+            status,
+            reason: failure.message,
+          },
+          `${name}: request denied`,
+        );
       } else {
         logger?.debug({ err: error, route: label.route, method: request.method }, `${name}: request refused`);
       }
       // The unread rest of a body too large is not read: the connection ends with the answer.
-      if (errorStatus(failure) === 413 && !response.headersSent) response.setHeader('connection', 'close');
+      if (status === 413 && !response.headersSent) response.setHeader('connection', 'close');
+      if (status === 401 && !response.headersSent) response.setHeader('www-authenticate', bearerChallenge(failure));
       sendError(response, failure);
     });
   };

@@ -10,6 +10,8 @@ import type { Logger } from '../log/index.ts';
 import { BuildfleetError, throwIfAborted } from '../errors/index.ts';
 import { createClientErrorListener } from './client-errors.ts';
 import { compileHttpLimits, type HttpLimits } from './limits.ts';
+import type { HttpAuth } from './auth.ts';
+import type { HostPolicy } from './host-check.ts';
 import { createRequestDispatcher, type HttpRoute, type RequestTimer } from './router.ts';
 
 export interface HttpServerOptions {
@@ -27,6 +29,10 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Times each request by method, route and status. @default none */
   requestDuration?: RequestTimer;
+  /** Bearer tokens and the access of each route (auth.ts). @default none: routes are not checked */
+  auth?: HttpAuth;
+  /** Host and Origin checks (host-check.ts). @default none */
+  hosts?: HostPolicy;
 }
 
 export interface HttpServer {
@@ -47,6 +53,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     name: options.name,
     logger: options.logger,
     requestDuration: options.requestDuration,
+    auth: options.auth,
+    hosts: options.hosts,
   });
   const server = createServer(
     {

@@ -14,6 +14,7 @@ import pino from 'pino';
 import { createInfoService } from '../../info-service/info-service.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import type { OutgoingMessage } from '../../shared/bus/index.ts';
+import { createHttpAuth, createTokenSource } from '../../shared/http/index.ts';
 import {
   buildKeyOf,
   decoderFor,
@@ -119,7 +120,8 @@ try {
   await waitFor(() => info.view.size >= builds, `the view to hold ${builds} builds`, 600_000, 100);
   const catchUpMs = performance.now() - started;
   const after = memory();
-  const server = await info.listen({ host: '127.0.0.1', port: 0, logger });
+  const auth = createHttpAuth({ anonymous: 'read', tokens: createTokenSource({}) });
+  const server = await info.listen({ host: '127.0.0.1', port: 0, logger, auth });
   console.log(`info service caught up with ${info.view.size} builds in ${ms(catchUpMs)}`);
 
   const client = newBus('bench-client');

@@ -18,7 +18,7 @@ import { SchedulerSettings } from '../../scheduler/config.ts';
 import { startSchedulerService, type SchedulerService } from '../../scheduler/service.ts';
 import { plannedTopics, type Bus } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
-import { loadConfig } from '../../shared/config/index.ts';
+import { loadConfig, type BusSecurity } from '../../shared/config/index.ts';
 import {
   decoderFor,
   topicNames,
@@ -68,6 +68,9 @@ export interface NoopCluster {
   stop(): Promise<void>;
 }
 
+/** The parts of a noop cluster with a bus of their own ('test' is the test's own client). */
+export type NoopClusterPart = 'test' | 'scheduler' | 'collector' | 'info' | 'runner';
+
 export interface ServiceProcess {
   child: ChildProcess;
   /** Everything it printed so far. */
@@ -105,13 +108,18 @@ export async function startNoopCluster(options: {
   infoService?: boolean;
   /** The scheduler polls the sources branch this often (change detection). @default 0: off */
   pollIntervalMs?: number;
+  /** @default a random one */
+  prefix?: string;
+  /** The bus security (SASL, TLS) of each part, e.g. a principal per service; absent: none. */
+  securityOf?: (part: NoopClusterPart, runnerGroup?: string) => BusSecurity;
 }): Promise<NoopCluster> {
   const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
-  const prefix = `sc${randomUUID().slice(0, 8)}`;
+  const prefix = options.prefix ?? `sc${randomUUID().slice(0, 8)}`;
   const topics = topicNames(prefix);
   const cleanups: Array<() => Promise<void>> = [];
-  const newBus = (name: string): Bus => {
+  const newBus = (name: string, part: NoopClusterPart, group?: string): Bus => {
     const bus = createKafkaBus({
+      ...options.securityOf?.(part, group),
       brokers: options.brokers,
       clientId: name,
       topicPrefix: prefix,
@@ -122,7 +130,7 @@ export async function startNoopCluster(options: {
     cleanups.push(() => bus.close());
     return bus;
   };
-  const bus = newBus('test');
+  const bus = newBus('test', 'test');
   await bus.ensureTopics(
     plannedTopics(prefix, {
       replication: 1,
@@ -161,7 +169,7 @@ export async function startNoopCluster(options: {
   cleanups.push(() => store.close());
   // The services as `buildfleet <service>` composes them, from settings parsed through their schemas.
   const collector = await startTestCollector({
-    bus: newBus('collector'),
+    bus: newBus('collector', 'collector'),
     store,
     logger,
     publicUrl: 'http://127.0.0.1:1/repos',
@@ -178,12 +186,14 @@ export async function startNoopCluster(options: {
           id: 'test-info',
           http: { host: '127.0.0.1', port: 0 },
           publicUrl: 'http://127.0.0.1:1/repos',
+          // as `buildfleet up --insecure-local`: the tests that use this API are about builds, not tokens
+          auth: { anonymous: 'submit' },
           serveRepos: true,
           catchUpQuietMs: 500,
           logSettleMs: 1000,
         },
       }),
-      { bus: newBus('info'), store, logger },
+      { bus: newBus('info', 'info'), store, logger },
     );
     apiUrl = info.url;
     cleanups.push(() => info.stop());
@@ -225,7 +235,7 @@ export async function startNoopCluster(options: {
           sources: { url: sources.url, pollIntervalMs: options.pollIntervalMs ?? 0 },
         },
       }),
-      { bus: newBus(`scheduler-${schedulerCount}`), logger, env: {} },
+      { bus: newBus(`scheduler-${schedulerCount}`, 'scheduler'), logger, env: {} },
     );
     cleanups.push(() => service.stop());
     return service;
@@ -292,7 +302,7 @@ export async function startNoopCluster(options: {
             buildroot: 'host',
           },
         }),
-        { bus: newBus(id), store, logger, env: {}, noEngine: true },
+        { bus: newBus(id, 'runner', runnerOptions.group ?? 'default'), store, logger, env: {}, noEngine: true },
       );
       cleanups.push(() => runner.stop());
       return runner.runner;

@@ -16,6 +16,7 @@ import { createGraphSource } from '../../info-service/graph-source.ts';
 import { createInfoService } from '../../info-service/info-service.ts';
 import { EmbeddedBroker } from '../../shared/bus/embedded/broker.ts';
 import { createEmbeddedBus } from '../../shared/bus/embedded/bus.ts';
+import { createHttpAuth, createTokenSource } from '../../shared/http/index.ts';
 import type { SourceGraph } from '../../shared/sources/index.ts';
 import { createFsArtifactStore } from '../../shared/storage/index.ts';
 import { dagSourcesRepo, type DagRepo } from '../bench/graph-repo.ts';
@@ -59,7 +60,9 @@ describe('dependency graph: CLI and HTTP API', { timeout: 300_000 }, () => {
         ? { graphs: createGraphSource({ url: sourcesUrl, branch: 'main', workDir: join(dir, 'work'), logger }) }
         : {}),
     });
-    const server = await service.listen({ host: '127.0.0.1', port: 0 });
+    // anonymous reads, as on `buildfleet up`: the graph is a read
+    const auth = createHttpAuth({ anonymous: 'read', tokens: createTokenSource({}) });
+    const server = await service.listen({ host: '127.0.0.1', port: 0, auth });
     cleanups.push(() => service.stop());
     cleanups.push(() => server.close());
     await service.start();

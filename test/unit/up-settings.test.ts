@@ -11,7 +11,13 @@ import { isBuildfleetError } from '../../shared/errors/index.ts';
 import { loadConfig } from '../../shared/config/index.ts';
 import { instanceIdOf } from '../../shared/lifecycle/index.ts';
 
-const input: UpSettingsInput = { dataDir: '/data', host: '127.0.0.1', port: 8080, sourcesUrl: '/data/sources' };
+const input: UpSettingsInput = {
+  dataDir: '/data',
+  host: '127.0.0.1',
+  port: 8080,
+  sourcesUrl: '/data/sources',
+  auth: { anonymous: 'read', tokensFile: '/data/tokens.json' },
+};
 const defaults = {
   runner: loadConfig(RunnerSettings, { env: {} }),
   collector: loadConfig(CollectorSettings, { env: {} }),
@@ -40,7 +46,8 @@ describe('the settings of buildfleet up', () => {
     assert.deepEqual(settings.info, {
       ...defaults.info,
       id: 'up',
-      http: { host: '127.0.0.1', port: 8080 },
+      http: { host: '127.0.0.1', port: 8080, allowedHosts: [] },
+      auth: { anonymous: 'read', tokensFile: '/data/tokens.json', tokens: [] },
       publicUrl: 'http://127.0.0.1:8080/repos',
       sources: { url: '/data/sources', branch: 'main', workDir: join('/data', 'work', 'info-service') },
     });

@@ -14,6 +14,7 @@ import pino from 'pino';
 import { createInfoService, type InfoService } from '../../../info-service/info-service.ts';
 import type { InfoHttpServer } from '../../../info-service/http/server.ts';
 import type { Bus } from '../../../shared/bus/index.ts';
+import { createHttpAuth, createTokenSource } from '../../../shared/http/index.ts';
 import {
   buildKeyOf,
   decoderFor,
@@ -33,6 +34,9 @@ import {
 import { createFsArtifactStore, type ArtifactStore } from '../../../shared/storage/index.ts';
 import { testTopics } from '../../harness/cluster-fixtures.ts';
 import { waitFor } from '../../harness/wait.ts';
+
+/** As `buildfleet up --insecure-local`: no tokens, anonymous requests may submit. */
+const anyoneMaySubmit = createHttpAuth({ anonymous: 'submit', tokens: createTokenSource({}) });
 
 export interface InfoSuiteSetup {
   /** A new bus client on the suite's cluster (each call is a separate instance). */
@@ -249,7 +253,8 @@ export function infoServiceSuite(adapter: string, setup: () => Promise<InfoSuite
       cleanups.push(() => serviceBus.close());
       service = startService(serviceBus);
       cleanups.push(() => service.stop());
-      server = await service.listen({ port: 0 });
+      // This suite is about what the API does; test/integration/http-auth.test.ts is about who may.
+      server = await service.listen({ port: 0, auth: anyoneMaySubmit });
       cleanups.push(() => server.close());
       api = server.url;
       const starting = await fetch(`${api}/healthz`);
@@ -474,15 +479,18 @@ export function infoServiceSuite(adapter: string, setup: () => Promise<InfoSuite
     it('serves extra routes of an outer process on the same port', async () => {
       const outer = await service.listen({
         port: 0,
+        auth: anyoneMaySubmit,
         extraRoutes: [
           {
             method: 'POST',
             path: '/hooks/git',
+            access: 'public',
             handler: (_request, response) => void response.writeHead(200).end('hooked'),
           },
           {
             method: 'GET',
             path: '/broken',
+            access: 'public',
             handler: () => Promise.reject(new Error('route failed')),
           },
         ],

@@ -1,0 +1,200 @@
+/**
+ * Bearer tokens of the HTTP API (docs/security.md, "HTTP identities"): what a token is, how it is
+ * kept at rest (SHA-256 of the secret, never the secret) and the tokens file that
+ * `buildfleet tokens` writes and the info service reads.
+ *
+ * A token is `bft_` + 32 random bytes (base64url). Such a secret cannot be guessed or
+ * brute-forced from its hash, so a fast hash is enough: a slow password hash protects
+ * low-entropy secrets, and would cost every request milliseconds for nothing here.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { BuildfleetError } from '../errors/index.ts';
+import { compiledSchema } from '../schema/index.ts';
+
+/** `read` < `submit` < `admin`: each role may do what the ones before it may. */
+export const HttpRoles = ['read', 'submit', 'admin'] as const;
+export type HttpRole = (typeof HttpRoles)[number];
+
+export const TOKEN_PREFIX = 'bft_';
+const TOKEN_PATTERN = /^bft_[A-Za-z0-9_-]{43}$/;
+
+/** A token as configured or stored: its name, role, projects and the SHA-256 (hex) of its secret. */
+export const HashedToken = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._@-]+$' }),
+    role: Type.Union(HttpRoles.map((role) => Type.Literal(role))),
+    /** For `submit`: the project paths (prefixes) it may submit and cancel. Absent: every project. */
+    projectPrefixes: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    created: Type.Optional(Type.String()),
+    /** When it was revoked; a revoked token is refused with 401. */
+    revoked: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type HashedToken = Static<typeof HashedToken>;
+
+export const TokensFile = Type.Object({ tokens: Type.Array(HashedToken) }, { additionalProperties: false });
+export type TokensFile = Static<typeof TokensFile>;
+
+/** A new random token secret. */
+export function newTokenSecret(): string {
+  return `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/** Whether a string has the shape of a token (a cheap refusal before any lookup). */
+export function looksLikeToken(value: string): boolean {
+  return TOKEN_PATTERN.test(value);
+}
+
+export function hashTokenSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** The token among `tokens` whose hash is the secret's; compared in constant time. */
+export function findToken(tokens: readonly HashedToken[], secret: string): HashedToken | undefined {
+  const hash = Buffer.from(hashTokenSecret(secret), 'hex');
+  let found: HashedToken | undefined;
+  for (const token of tokens) {
+    // every entry is compared, so the time does not tell which one matched
+    if (timingSafeEqual(hash, Buffer.from(token.sha256, 'hex')) && found === undefined) found = token;
+  }
+  return found;
+}
+
+/** Reads and checks a tokens file; a missing file is `{ tokens: [] }` when `missingIsEmpty`. */
+export async function readTokensFile(path: string, options: { missingIsEmpty?: boolean } = {}): Promise<TokensFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (options.missingIsEmpty && (error as NodeJS.ErrnoException).code === 'ENOENT') return { tokens: [] };
+    throw new BuildfleetError('config-invalid', `cannot read the tokens file ${path}: ${(error as Error).message}`, {
+      cause: error,
+      context: { path },
+    });
+  }
+  return parseTokensFile(text, path);
+}
+
+/** The tokens file's JSON, checked: config-invalid naming the file and the first bad field. */
+export function parseTokensFile(text: string, path: string): TokensFile {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BuildfleetError('config-invalid', `the tokens file ${path} is not JSON: ${(error as Error).message}`, {
+      cause: error,
+      context: { path },
+    });
+  }
+  const check = compiledSchema(TokensFile);
+  const problem = check.Errors(value).First();
+  if (problem !== undefined) {
+    throw new BuildfleetError(
+      'config-invalid',
+      `the tokens file ${path}: ${problem.path || '(top)'} ${problem.message}`,
+      { context: { path, field: problem.path } },
+    );
+  }
+  const tokens = (value as TokensFile).tokens;
+  const names = new Set<string>();
+  for (const token of tokens) {
+    if (names.has(token.name)) {
+      throw new BuildfleetError('config-invalid', `the tokens file ${path} names token "${token.name}" twice`, {
+        context: { path, name: token.name },
+      });
+    }
+    names.add(token.name);
+  }
+  return value as TokensFile;
+}
+
+/** Writes the tokens file atomically (a temporary file renamed over it), mode 0600. */
+export function writeTokensFile(path: string, file: TokensFile): Promise<void> {
+  return writePrivateFile(path, `${JSON.stringify(file, null, 2)}\n`);
+}
+
+/** Writes a file only its owner can read, atomically: a temporary file (0600) renamed over it. */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temporary, 'wx', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await chmod(temporary, 0o600);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Whether `project` lies under one of the prefixes, by whole path segments (`a/b` covers `a/b/c`, not `a/bc`). */
+export function projectCovered(prefixes: readonly string[] | undefined, project: string): boolean {
+  if (prefixes === undefined) return true;
+  return prefixes.some((prefix) => {
+    const bare = prefix.replace(/\/+$/, '');
+    return project === bare || project.startsWith(`${bare}/`);
+  });
+}
+
+export interface NewToken {
+  name: string;
+  role: HttpRole;
+  /** Only for `submit`. */
+  projectPrefixes?: readonly string[] | undefined;
+}
+
+/** The file with a new token, and the token's secret (shown once, never stored). Usage error for a name taken or a bad grant. */
+export function addToken(file: TokensFile, wanted: NewToken, now: Date): { file: TokensFile; secret: string } {
+  const prefixes = wanted.projectPrefixes ?? [];
+  if (prefixes.length > 0 && wanted.role !== 'submit') {
+    throw new BuildfleetError('usage', `project prefixes are for the submit role (read reads all, admin does all)`, {
+      context: { field: 'projectPrefixes' },
+    });
+  }
+  if (file.tokens.some((token) => token.name === wanted.name)) {
+    throw new BuildfleetError(
+      'usage',
+      `a token named "${wanted.name}" exists (revoked ones stay listed): pick another name`,
+      {
+        context: { field: 'name' },
+      },
+    );
+  }
+  const secret = newTokenSecret();
+  const token: HashedToken = {
+    name: wanted.name,
+    role: wanted.role,
+    ...(prefixes.length > 0 ? { projectPrefixes: [...prefixes] } : {}),
+    sha256: hashTokenSecret(secret),
+    created: now.toISOString(),
+  };
+  const problem = compiledSchema(HashedToken).Errors(token).First();
+  if (problem !== undefined) {
+    throw new BuildfleetError('usage', `token ${problem.path.slice(1)}: ${problem.message}`, {
+      context: { field: problem.path.slice(1) },
+    });
+  }
+  return { file: { tokens: [...file.tokens, token] }, secret };
+}
+
+/** The file with the named token revoked (kept, with the time); not-found when there is none. */
+export function revokeToken(file: TokensFile, name: string, now: Date): TokensFile {
+  if (!file.tokens.some((token) => token.name === name)) {
+    throw new BuildfleetError('not-found', `no token named "${name}"`, { context: { name } });
+  }
+  return {
+    tokens: file.tokens.map((token) =>
+      token.name === name && token.revoked === undefined ? { ...token, revoked: now.toISOString() } : token,
+    ),
+  };
+}
