@@ -9,6 +9,7 @@ import { createRequestReply } from '../request-reply.ts';
 import { tracked } from '../tracked.ts';
 import type { TopicSpec } from '../topic-spec.ts';
 import { createKafkaClient, type KafkaConnection } from './client.ts';
+import { translateKafkaError, type BusIdentity, type BusOperation } from './errors.ts';
 import { lazyClient } from './lazy-client.ts';
 import { joinKafkaGroup, type KafkaGroupSettings } from './subscription.ts';
 import { kafkaEndOffsets, kafkaGroupMembers, kafkaReadAll } from './read-all.ts';
@@ -33,6 +34,16 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   const instanceId = randomUUID();
   const logger = options.logger.child({ bus: 'kafka' });
   const kafka = createKafkaClient(options, logger);
+  const identity: BusIdentity = { brokers: options.brokers, security: { sasl: options.sasl, tls: options.tls } };
+  const failure = (operation: BusOperation) => (error: unknown) => translateKafkaError(error, identity, operation);
+  /** Runs a call, its kafkajs failure translated (a refused principal, a missing ACL, TLS...). */
+  async function guarded<T>(operation: BusOperation, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw failure(operation)(error);
+    }
+  }
   const settings: KafkaGroupSettings = {
     sessionTimeoutMs: options.sessionTimeoutMs ?? GROUP_DEFAULTS.sessionTimeoutMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? GROUP_DEFAULTS.heartbeatIntervalMs,
@@ -45,29 +56,39 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     if (closing) throw new BuildfleetError('bus-closed', 'bus is closed');
   }
 
-  const producer = lazyClient(() =>
-    kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    }),
+  const producer = lazyClient(
+    () =>
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      }),
+    failure({ access: 'connect' }),
   );
-  const admin = lazyClient(() => kafka.admin());
+  const admin = lazyClient(() => kafka.admin(), failure({ access: 'connect' }));
   const connectedAdmin = (): Promise<Admin> => admin.connected();
 
   // kafkajs retries a produce to a missing topic for a long time; one metadata look-up per new
-  // topic name turns that into an immediate, clear error.
+  // topic name turns that into an immediate, clear error. A topic the principal may not describe
+  // is not listed either: asking for it by name tells the two apart (TOPIC_AUTHORIZATION_FAILED).
   const knownTopics = new Set<string>();
   async function assertTopicExists(topic: string): Promise<void> {
     if (knownTopics.has(topic)) return;
-    const topics = await (await connectedAdmin()).listTopics();
+    const connected = await connectedAdmin();
+    const topics = await guarded({ access: 'describe', topic }, () => connected.listTopics());
     for (const name of topics) knownTopics.add(name);
-    if (!knownTopics.has(topic)) {
+    if (knownTopics.has(topic)) return;
+    try {
+      await connected.fetchTopicMetadata({ topics: [topic] });
+      knownTopics.add(topic);
+    } catch (error) {
+      if (!hasKafkaErrorType(error, 'UNKNOWN_TOPIC_OR_PARTITION')) throw failure({ access: 'write', topic })(error);
       throw new BuildfleetError(
         'topic-missing',
         `topic ${topic} does not exist (buildfleet topics ensure creates it)`,
         {
+          cause: error,
           context: { topic },
         },
       );
@@ -87,7 +108,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     try {
       await p.send({ topic, acks: -1, messages: encoded });
     } catch (error) {
-      throw publishError(topic, error);
+      throw publishError(topic, error, identity);
     }
   }
 
@@ -115,11 +136,14 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
   const consume = <T>(o: QueueOptions<T>): Promise<Subscription> => {
     assertOpen();
-    return track(joinKafkaGroup(o, deps(o.group, o.start ?? 'earliest', false)));
+    const operation: BusOperation = { access: 'read', topic: o.topics.join(', '), group: o.group };
+    return track(guarded(operation, () => joinKafkaGroup(o, deps(o.group, o.start ?? 'earliest', false))));
   };
   const subscribe = <T>(o: SubscribeOptions<T>): Promise<Subscription> => {
     assertOpen();
-    return track(joinKafkaGroup(o, deps(`${o.name}.${randomUUID()}`, o.start ?? 'now', true)));
+    const group = `${o.name}.${randomUUID()}`;
+    const operation: BusOperation = { access: 'read', topic: o.topics.join(', '), group };
+    return track(guarded(operation, () => joinKafkaGroup(o, deps(group, o.start ?? 'now', true))));
   };
   const requestReply = createRequestReply({ instanceId, consume, subscribe, publish: publishOne });
 
@@ -132,11 +156,18 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     subscribe,
     request: requestReply.request,
     serve: requestReply.serve,
-    groupMembers: async (group: string) => kafkaGroupMembers(await connectedAdmin(), group),
-    endOffsets: async (topic: string) => kafkaEndOffsets(await connectedAdmin(), topic),
-    readAll: async <T>(topic: string, decode: Decoder<T>, signal?: AbortSignal) =>
-      kafkaReadAll({ kafka, admin: await connectedAdmin(), logger, topicPrefix }, topic, decode, signal),
-    ensureTopics: async (specs: readonly TopicSpec[]) => ensureKafkaTopics(await connectedAdmin(), specs),
+    groupMembers: (group: string) =>
+      guarded({ access: 'describe', group }, async () => kafkaGroupMembers(await connectedAdmin(), group)),
+    endOffsets: (topic: string) =>
+      guarded({ access: 'describe', topic }, async () => kafkaEndOffsets(await connectedAdmin(), topic)),
+    readAll: <T>(topic: string, decode: Decoder<T>, signal?: AbortSignal) =>
+      guarded({ access: 'read', topic }, async () =>
+        kafkaReadAll({ kafka, admin: await connectedAdmin(), logger, topicPrefix }, topic, decode, signal),
+      ),
+    ensureTopics: (specs: readonly TopicSpec[]) =>
+      guarded({ access: 'create', topic: specs.map((s) => s.name).join(', ') }, async () =>
+        ensureKafkaTopics(await connectedAdmin(), specs),
+      ),
     close: () =>
       (closing ??= (async () => {
         await requestReply.close();
@@ -147,7 +178,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   };
 }
 
-function publishError(topic: string, error: unknown): BuildfleetError {
+function publishError(topic: string, error: unknown, identity: BusIdentity): BuildfleetError {
   const text = error instanceof Error ? error.message : String(error);
   if (hasKafkaErrorType(error, 'UNKNOWN_TOPIC_OR_PARTITION')) {
     return new BuildfleetError('topic-missing', `topic ${topic} does not exist (buildfleet topics ensure creates it)`, {
@@ -161,6 +192,8 @@ function publishError(topic: string, error: unknown): BuildfleetError {
       context: { topic },
     });
   }
+  const translated = translateKafkaError(error, identity, { access: 'write', topic });
+  if (translated.code !== 'bus-unavailable') return translated;
   return new BuildfleetError('bus-unavailable', `publish to ${topic} failed: ${text}`, {
     cause: error,
     context: { topic },

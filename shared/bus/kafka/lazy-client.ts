@@ -10,6 +10,8 @@ export interface LazyClient<T> {
 
 export function lazyClient<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(
   create: () => T,
+  /** Turns a failed connect into the error callers see. @default bus-unavailable with kafkajs' message */
+  failure: (error: unknown) => BuildfleetError = unavailable,
 ): LazyClient<T> {
   let client: Promise<T> | null = null;
   return {
@@ -20,7 +22,7 @@ export function lazyClient<T extends { connect(): Promise<void>; disconnect(): P
         return c;
       })().catch((error: unknown) => {
         client = null;
-        throw unavailable(error);
+        throw failure(error);
       });
       return client;
     },
