@@ -20,7 +20,12 @@ export interface GraphQuery {
 /** The graph needs long for a big repo the first time; later requests of the commit are cached. */
 const API_TIMEOUT_MS = 120_000;
 
-export async function graphFromApi(base: string, query: GraphQuery, signal?: AbortSignal): Promise<ShownGraph> {
+export async function graphFromApi(
+  base: string,
+  query: GraphQuery,
+  signal?: AbortSignal,
+  token?: string,
+): Promise<ShownGraph> {
   const params = new URLSearchParams();
   for (const dist of query.dists ?? []) params.append('dist', dist);
   if (query.ref !== undefined) params.set('ref', query.ref);
@@ -29,7 +34,7 @@ export async function graphFromApi(base: string, query: GraphQuery, signal?: Abo
   let response: Response;
   try {
     response = await fetch(`${base}${path}`, {
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
       signal: AbortSignal.any(signals),
     });
   } catch (error) {

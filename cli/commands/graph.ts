@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 import { whyOf } from '../../shared/sources/index.ts';
 import { chooseConnection, loadClientConfig } from '../client/connect.ts';
+import { tokenFor } from '../client/credentials.ts';
 import { graphFromApi, graphFromSources, type GraphQuery } from '../client/graph-client.ts';
 import { formatDot, formatGraph, formatWhy, type ShownGraph } from '../format/graph.ts';
 import { interruptSignal } from './client-options.ts';
@@ -64,14 +65,15 @@ async function fetchGraph(options: GraphOptions, signal: AbortSignal): Promise<S
     if (options.api !== undefined) throw new BuildfleetError('usage', 'give either --sources or --api, not both');
     return graphFromSources(options.sources, query, signal);
   }
-  const connection = chooseConnection(options.api !== undefined ? { api: options.api } : {}, loadClientConfig());
+  const env = loadClientConfig();
+  const connection = chooseConnection(options.api !== undefined ? { api: options.api } : {}, env);
   if (connection.kind !== 'http') {
     throw new BuildfleetError(
       'usage',
       'graph asks the HTTP API (--api / BUILDFLEET_API) or computes it here (--sources <dir|git url>); Kafka is not asked',
     );
   }
-  return graphFromApi(connection.url, query, signal);
+  return graphFromApi(connection.url, query, signal, await tokenFor(env, connection.url));
 }
 
 function render(graph: ShownGraph, options: GraphOptions): string {

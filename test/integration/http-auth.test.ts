@@ -267,5 +267,17 @@ describe('HTTP identities: tokens, roles, Host and Origin', { timeout: 120_000 }
     await saveToken(credentialsFile, `${api}/`, secrets.ci ?? '');
     const saved = await run({});
     assert.equal(saved.exitCode, 0, saved.err);
+
+    // graph asks the API with its own request: the token goes there too
+    const graph = async (env: Record<string, string>) => {
+      const started = startCli(['graph', '--api', api], {
+        BUILDFLEET_CREDENTIALS_FILE: join(dir, 'none.json'),
+        ...env,
+      });
+      await started.child;
+      return started.err();
+    };
+    assert.match(await graph({}), /\[auth-required\]/);
+    assert.match(await graph({ BUILDFLEET_TOKEN: secrets.reader ?? '' }), /\[sources-unconfigured\]/);
   });
 });
