@@ -21,6 +21,7 @@
  */
 import { consumerGroupNames, topicNames, type TopicNames } from '../messages/topics.ts';
 import type { MessageType } from '../messages/registry.ts';
+import { replyGroupName } from './request-reply.ts';
 import type { TopicsConfig } from './topic-plan.ts';
 
 export const DEFAULT_PRINCIPAL_PREFIX = 'buildfleet-';
@@ -126,8 +127,8 @@ export function planAcls(options: AclPlanOptions): RolePlan[] {
     (Object.keys(writersOf) as MessageType[]).filter((type) => writersOf[type].includes(role));
   // A subscriber's group is `<name>.<uuid>`: the PREFIXED pattern is the name and its dot.
   const subscriber = (name: string): string => `${name}.`;
-  // request() subscribes to the reply topic as `reply.<bus instance>` (shared/bus/request-reply.ts).
-  const replies = 'reply.';
+  // request() reads the replies in a private group named after the reply topic.
+  const replies = replyGroupName(names.infoResponses, '');
 
   const traffic = (role: AclRole, runnerGroup?: string): RoleTraffic & { requestTopics: readonly string[] } => {
     switch (role) {

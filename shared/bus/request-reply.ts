@@ -48,6 +48,14 @@ export function createRequestReply(
 }
 
 /**
+ * The private group a requester reads its replies with (`subscribe` adds a unique suffix): named
+ * after the reply topic, so that it carries the topic prefix (ACLs grant `<reply topic>.reply.*`).
+ */
+export function replyGroupName(replyTopic: string, instanceId: string): string {
+  return `${replyTopic}.reply.${instanceId}`;
+}
+
+/**
  * Request/reply over two topics, built from the bus's own publish and subscribe so that every
  * adapter gets the same behaviour. One private reply subscription per reply topic and bus
  * instance; replies are matched by correlation id and addressed by the instance id.
@@ -63,7 +71,7 @@ function createRequester(deps: RequesterDeps): {
     let listener = listeners.get(replyTopic);
     if (!listener) {
       listener = deps.subscribe({
-        name: `reply.${deps.instanceId}`,
+        name: replyGroupName(replyTopic, deps.instanceId),
         topics: [replyTopic],
         start: 'now',
         decode: (value) => value,

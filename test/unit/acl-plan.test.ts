@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planAcls, writersOf, type AclEntry, type RolePlan } from '../../shared/bus/acl-plan.ts';
+import { replyGroupName } from '../../shared/bus/request-reply.ts';
 import { plannedTopics } from '../../shared/bus/topic-plan.ts';
 import { consumerGroupNames, MessageTypes, routeOf, topicNames } from '../../shared/messages/index.ts';
 import { formatPlan } from '../../cli/commands/acls.ts';
@@ -112,8 +113,8 @@ describe('the ACL plan', () => {
       'read topic bf.info.responses',
       'read group prefixed bf.cli.',
       'delete group prefixed bf.cli.',
-      'read group prefixed reply.',
-      'delete group prefixed reply.',
+      'read group prefixed bf.info.responses.reply.',
+      'delete group prefixed bf.info.responses.reply.',
     ];
     assert.deepEqual(
       principal('cli').entries.map(short).sort(),
@@ -206,6 +207,7 @@ describe('the ACL plan', () => {
       `${groups.readAll}${instance}`,
     ];
     assert.equal(joined.length, Object.keys(groups).length, 'one name per member of consumerGroupNames');
+    joined.push(`${replyGroupName(names.infoResponses, 'bus-1')}${instance}`);
     for (const group of joined) {
       assert.ok(
         plan.some((r) => r.entries.some((e) => grants(e, 'read', 'group', group))),
