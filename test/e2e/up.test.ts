@@ -54,7 +54,11 @@ describe('buildfleet up: the all-in-one cluster on the embedded bus', { timeout:
         '--slots',
         '2',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // up saves its admin token for the CLI: in the test's directory, not the user's ~/.config
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, BUILDFLEET_CREDENTIALS_FILE: join(work, 'credentials.json') },
+      },
     );
     up.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     up.stderr?.on('data', (d: Buffer) => (output += d.toString()));
