@@ -120,8 +120,14 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     return subscription;
   }
 
-  function deps(groupId: string, start: 'earliest' | 'latest' | 'now', privateGroup: boolean) {
+  function deps(
+    groupId: string,
+    start: 'earliest' | 'latest' | 'now',
+    privateGroup: boolean,
+    topics: readonly string[],
+  ) {
     return {
+      translate: failure({ access: 'read', topic: topics.join(', '), group: groupId }),
       kafka,
       admin: connectedAdmin,
       groupId,
@@ -137,13 +143,13 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   const consume = <T>(o: QueueOptions<T>): Promise<Subscription> => {
     assertOpen();
     const operation: BusOperation = { access: 'read', topic: o.topics.join(', '), group: o.group };
-    return track(guarded(operation, () => joinKafkaGroup(o, deps(o.group, o.start ?? 'earliest', false))));
+    return track(guarded(operation, () => joinKafkaGroup(o, deps(o.group, o.start ?? 'earliest', false, o.topics))));
   };
   const subscribe = <T>(o: SubscribeOptions<T>): Promise<Subscription> => {
     assertOpen();
     const group = `${o.name}.${randomUUID()}`;
     const operation: BusOperation = { access: 'read', topic: o.topics.join(', '), group };
-    return track(guarded(operation, () => joinKafkaGroup(o, deps(group, o.start ?? 'now', true))));
+    return track(guarded(operation, () => joinKafkaGroup(o, deps(group, o.start ?? 'now', true, o.topics))));
   };
   const requestReply = createRequestReply({ instanceId, consume, subscribe, publish: publishOne });
 

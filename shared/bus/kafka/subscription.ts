@@ -25,6 +25,8 @@ interface Deps {
   publish: (topic: string, message: OutgoingMessage) => Promise<void>;
   logger: Logger;
   settings: KafkaGroupSettings;
+  /** Turns a kafkajs failure into the error to report (a missing group ACL names the principal). */
+  translate?: (error: unknown) => Error;
 }
 
 /**
@@ -62,7 +64,13 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
     markReady();
   });
   consumer.on(consumer.events.CRASH, (event) => {
-    logger.error({ err: event.payload.error, group: groupId, restart: event.payload.restart }, 'bus: consumer crashed');
+    const { restart } = event.payload;
+    const err = deps.translate ? deps.translate(event.payload.error) : event.payload.error;
+    // Not restarted (e.g. GROUP_AUTHORIZATION_FAILED): this member reads nothing more; say why.
+    logger.error(
+      { err, group: groupId, restart },
+      restart ? 'bus: consumer crashed' : `bus: consumer stopped: ${err.message}`,
+    );
   });
 
   // Handled but not yet committed: the next offset per partition, and the commit going out.
