@@ -26,9 +26,22 @@ export const SchedulerSettings = Type.Object({
     },
     { default: {} },
   ),
+  /**
+   * Where the push webhook (POST /hooks/git) is served when its secret is set: a listener of its
+   * own, reachable by the git server, apart from the metrics port (which stays internal).
+   */
+  webhook: Type.Object(
+    {
+      /** Address to listen on; the git server must reach it (e.g. `0.0.0.0`, or behind a proxy). */
+      host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+      /** 0 picks a free port (tests). */
+      port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
+    },
+    { default: {} },
+  ),
 });
 export type SchedulerSettings = Static<typeof SchedulerSettings>;
 
-/** Its `metrics:` port serves /metrics, /healthz and the push webhook POST /hooks/git. */
+/** Its `metrics:` port serves /metrics and /healthz; `scheduler.webhook` the push webhook POST /hooks/git. */
 export const SchedulerConfig = serviceConfig({ storage: false, metrics: true }, { scheduler: SchedulerSettings });
 export type SchedulerConfig = Static<typeof SchedulerConfig>;

@@ -1,6 +1,7 @@
+import { createHttpServer } from '../shared/http/index.ts';
 import { runService } from '../shared/lifecycle/index.ts';
 import { createMetrics, startMetricsServer } from '../shared/metrics/index.ts';
-import { DEFAULT_WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PATH } from './changes/webhook.ts';
+import { webhookRoute } from './changes/webhook.ts';
 import { SchedulerConfig } from './config.ts';
 import { startSchedulerService } from './service.ts';
 
@@ -17,6 +18,20 @@ export function runSchedulerService(options: { configFile?: string }): Promise<n
         { bus, logger, metrics, env: process.env, signal },
       );
       lifecycle.onShutdown('scheduler', () => service.stop(), { phase: 'drain' });
+      const { webhook } = service;
+      if (webhook !== undefined) {
+        // Its own listener: the git server must reach it, the metrics port need not be reachable.
+        const server = await createHttpServer({
+          name: 'scheduler-webhook',
+          host: config.scheduler.webhook.host,
+          port: config.scheduler.webhook.port,
+          routes: [webhookRoute(() => webhook)],
+          logger,
+          signal,
+        });
+        logger.info({ url: `${server.url}/hooks/git` }, 'scheduler: serving the push webhook');
+        lifecycle.onShutdown('webhook server', () => server.close());
+      }
       if (config.metrics.enabled) {
         const server = await startMetricsServer({
           registry: metrics.registry,
@@ -24,22 +39,8 @@ export function runSchedulerService(options: { configFile?: string }): Promise<n
           host: config.metrics.host,
           isHealthy: () => !signal.aborted,
           logger,
-          routes: service.webhook
-            ? [
-                {
-                  method: 'POST',
-                  path: WEBHOOK_PATH,
-                  body: 'stream',
-                  maxBodyBytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
-                  handler: service.webhook,
-                },
-              ]
-            : [],
         });
-        logger.info(
-          { url: server.url, webhook: service.webhook !== undefined },
-          'scheduler: serving /metrics, /healthz and the push webhook',
-        );
+        logger.info({ url: server.url }, 'scheduler: serving /metrics and /healthz');
         lifecycle.onShutdown('http server', () => server.close());
       }
       logger.info('scheduler: ready');

@@ -15,11 +15,10 @@ import type { InfoSettings } from '../../info-service/config.ts';
 import { isLoopbackHost, startInfoService } from '../../info-service/service.ts';
 import type { InfoService } from '../../info-service/info-service.ts';
 import { startRunnerService } from '../../runner/service.ts';
-import { startSchedulerService, WEBHOOK_PATH, type SchedulerService } from '../../scheduler/service.ts';
-import { DEFAULT_WEBHOOK_MAX_BODY_BYTES } from '../../scheduler/changes/webhook.ts';
+import { startSchedulerService, type SchedulerService } from '../../scheduler/service.ts';
+import { webhookRoute } from '../../scheduler/changes/webhook.ts';
 import { createBus, EmbeddedBroker, plannedTopics, TopicsConfig, type Bus } from '../../shared/bus/index.ts';
 import { loadConfig, type BusConfig } from '../../shared/config/index.ts';
-import { BuildfleetError } from '../../shared/errors/index.ts';
 import { createLifecycle, type Lifecycle } from '../../shared/lifecycle/index.ts';
 import type { Logger } from '../../shared/log/index.ts';
 import { createMetrics } from '../../shared/metrics/index.ts';
@@ -161,20 +160,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       store,
       logger: logger.child({ service: 'info-service' }),
       metrics,
-      extraRoutes: [
-        {
-          method: 'POST',
-          path: WEBHOOK_PATH,
-          body: 'stream',
-          maxBodyBytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
-          // no token: git servers sign their pushes (BUILDFLEET_WEBHOOK_SECRET), the webhook checks that
-          access: 'public',
-          handler: (request, response) => {
-            if (!late.webhook) throw new BuildfleetError('not-found', 'no webhook: set BUILDFLEET_WEBHOOK_SECRET');
-            late.webhook(request, response);
-          },
-        },
-      ],
+      extraRoutes: [webhookRoute(() => late.webhook)],
       ...withSignal,
     });
     lifecycle.onShutdown('info service', () => info.stop(), { phase: 'drain' });

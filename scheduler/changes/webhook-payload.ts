@@ -142,3 +142,88 @@ export function decidePush(push: { ref: string; after: string }, branch: string)
   if (ZERO_COMMIT.test(push.after)) return { action: 'ignore', reason: `${push.ref} was deleted` };
   return { action: 'poll', commit: push.after };
 }
+
+/**
+ * Where each forge names a delivery: GitHub (and Gitea, besides its own), Gitea, Gogs, GitLab
+ * (`Idempotency-Key` is kept across GitLab's retries, `X-Gitlab-Event-UUID` names the event).
+ */
+export const DELIVERY_HEADERS = [
+  'x-github-delivery',
+  'x-gitea-delivery',
+  'x-gogs-delivery',
+  'idempotency-key',
+  'x-gitlab-event-uuid',
+] as const;
+
+/** The delivery's id from the first of DELIVERY_HEADERS present, or undefined. */
+export function deliveryIdOf(headers: WebhookHeaders): string | undefined {
+  for (const name of DELIVERY_HEADERS) {
+    const value = headerValue(headers, name);
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
+export interface DeliveryMemoryOptions {
+  /** Keys remembered at most (two per delivery: id and body); the oldest go first. @default 20000 */
+  maxEntries?: number;
+  /** A delivery is remembered this long. @default 86400000 (24 h) */
+  windowMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The deliveries seen lately, for replay protection. A delivery is known by its id and by the
+ * digest of its body: the forges sign the body only, so a captured delivery sent again under a
+ * new id still has a known body. Bounded in count and age; in memory only (a restart forgets).
+ */
+export class DeliveryMemory {
+  private readonly seenAt = new Map<string, number>();
+  private readonly maxEntries: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(options: DeliveryMemoryOptions = {}) {
+    this.maxEntries = Math.max(2, options.maxEntries ?? 20_000);
+    this.windowMs = Math.max(1, options.windowMs ?? 24 * 60 * 60 * 1000);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The keys of a delivery: `id:<delivery id>` and `body:<sha256 of the body>`. */
+  static keysOf(deliveryId: string, body: Uint8Array): string[] {
+    return [`id:${deliveryId}`, `body:${createHash('sha256').update(body).digest('hex')}`];
+  }
+
+  /** Whether any of the keys was remembered within the window. */
+  has(keys: readonly string[]): boolean {
+    this.expire();
+    return keys.some((key) => this.seenAt.has(key));
+  }
+
+  remember(keys: readonly string[]): void {
+    const at = this.now();
+    for (const key of keys) {
+      this.seenAt.delete(key);
+      this.seenAt.set(key, at);
+    }
+    while (this.seenAt.size > this.maxEntries) {
+      const oldest = this.seenAt.keys().next().value;
+      if (oldest === undefined) break;
+      this.seenAt.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.seenAt.size;
+  }
+
+  /** Insertion order is age order: drop from the front while too old. */
+  private expire(): void {
+    const limit = this.now() - this.windowMs;
+    for (const [key, at] of this.seenAt) {
+      if (at > limit) break;
+      this.seenAt.delete(key);
+    }
+  }
+}

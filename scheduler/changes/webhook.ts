@@ -9,7 +9,17 @@ import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError, isBuildfleetError, type ErrorCode } from '../../shared/errors/index.ts';
 import { readBody } from '../../shared/http/body.ts';
 import { HttpError } from '../../shared/http/respond.ts';
-import { checkWebhookSignature, decidePush, parseWebhookEvent, type WebhookProvider } from './webhook-payload.ts';
+import type { HttpRoute, RouteHandler } from '../../shared/http/index.ts';
+import {
+  checkWebhookSignature,
+  decidePush,
+  DELIVERY_HEADERS,
+  deliveryIdOf,
+  DeliveryMemory,
+  parseWebhookEvent,
+  type DeliveryMemoryOptions,
+  type WebhookProvider,
+} from './webhook-payload.ts';
 
 export const WEBHOOK_PATH = '/hooks/git';
 
@@ -33,9 +43,35 @@ export interface GitWebhookOptions {
   logger: Logger;
   /** Larger bodies are refused with 413. @default 5242880 (5 MiB) */
   maxBodyBytes?: number;
+  /** Replay protection: how many deliveries, how long. @default DeliveryMemory's (10,000 deliveries, 24 h) */
+  deliveries?: DeliveryMemoryOptions;
 }
 
 export type GitWebhookHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * The push webhook as a route of the shared HTTP layer, for every server that serves it (the
+ * scheduler's webhook listener, the all-in-one's API port). `webhook()` gives the handler, or
+ * undefined while there is none (no secret set, or not started yet): then 404.
+ */
+export function webhookRoute(webhook: () => GitWebhookHandler | undefined): HttpRoute {
+  const handler: RouteHandler = (request, response) => {
+    const handle = webhook();
+    if (handle === undefined) {
+      throw new BuildfleetError('not-found', 'no webhook: set the secret (scheduler.sources.webhookSecretEnv)');
+    }
+    handle(request, response);
+  };
+  return {
+    method: 'POST',
+    path: WEBHOOK_PATH,
+    body: 'stream',
+    maxBodyBytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+    // No token: forges sign their deliveries with the webhook secret, which the handler checks.
+    access: 'public',
+    handler,
+  };
+}
 
 /** A node:http request handler answering `POST /hooks/git` (404 for other paths, 405 for other methods). */
 export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookHandler {
@@ -46,6 +82,7 @@ export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookH
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
   const logger = options.logger.child({ component: 'git-webhook' });
+  const deliveries = new DeliveryMemory(options.deliveries);
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
@@ -69,6 +106,21 @@ export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookH
       logger.warn({ remote: request.socket.remoteAddress, reason: signature.reason }, 'webhook delivery refused');
       return answerError(response, 401, 'webhook-signature-invalid', signature.reason);
     }
+    // Replay protection: a signed delivery must say which delivery it is, and is acted on once.
+    const delivery = deliveryIdOf(request.headers);
+    if (delivery === undefined) {
+      return answerError(
+        response,
+        400,
+        'request-invalid',
+        `webhook delivery: no delivery id: expected one of ${DELIVERY_HEADERS.join(', ')}`,
+      );
+    }
+    const keys = DeliveryMemory.keysOf(delivery, body);
+    if (deliveries.has(keys)) {
+      logger.warn({ remote: request.socket.remoteAddress, delivery }, 'webhook delivery repeated: ignored');
+      return answer(response, 200, { status: 'duplicate', delivery });
+    }
     let event;
     try {
       event = parseWebhookEvent(request.headers, body);
@@ -76,6 +128,7 @@ export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookH
       if (!isBuildfleetError(error)) throw error;
       return answerError(response, 400, error.code, error.message);
     }
+    deliveries.remember(keys);
     switch (event.kind) {
       case 'ping':
         return answer(response, 200, { status: 'pong' });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CursorStore } from '../../scheduler/changes/cursors.ts';
-import { createGitWebhookHandler } from '../../scheduler/changes/webhook.ts';
+import { createGitWebhookHandler, webhookRoute } from '../../scheduler/changes/webhook.ts';
+import { createHttpServer, type HttpServer } from '../../shared/http/index.ts';
 import {
   createSourceWatcher,
   type PollOutcome,
@@ -241,7 +241,7 @@ describe('change detection with real git (git daemon)', { timeout: 120_000 }, ()
   });
 
   describe('push webhook', () => {
-    let server: Server;
+    let server: HttpServer;
     let hookUrl: string;
     let live: SourceWatcher;
     const pushes: string[] = [];
@@ -258,14 +258,13 @@ describe('change detection with real git (git daemon)', { timeout: 120_000 }, ()
           live.poke();
         },
       });
-      server = createServer(handler);
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/git`;
+      // As scheduler/main.ts serves it: the one webhook route on a listener of its own.
+      server = await createHttpServer({ name: 'webhook-test', port: 0, routes: [webhookRoute(() => handler)], logger });
+      hookUrl = `${server.url}/hooks/git`;
     });
     after(async () => {
       await live.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     });
 
     async function deliver(delivery: Delivery): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -319,7 +318,9 @@ describe('change detection with real git (git daemon)', { timeout: 120_000 }, ()
       const other = await deliver(sign(githubPush({ ref: 'refs/heads/feature', after: head }), SECRET));
       assert.equal(other.status, 200);
       assert.equal(other.body['status'], 'ignored');
-      const badJson = await deliver(sign({ headers: { 'x-github-event': 'push' }, body: '{"ref":' }, SECRET));
+      const badJson = await deliver(
+        sign({ headers: { 'x-github-event': 'push', 'x-github-delivery': randomUUID() }, body: '{"ref":' }, SECRET),
+      );
       assert.equal(badJson.status, 400);
       assert.equal((badJson.body['error'] as { code: string }).code, 'request-invalid');
       assert.equal((await fetch(hookUrl.replace('/hooks/git', '/hooks/other'), { method: 'POST' })).status, 404);
@@ -327,6 +328,29 @@ describe('change detection with real git (git daemon)', { timeout: 120_000 }, ()
       assert.equal(get.status, 405);
       assert.equal(get.headers.get('allow'), 'POST');
       assert.equal(pushes.length, 3);
+    });
+
+    it('acts on a delivery once: a repeat, or its body under a new id, is a duplicate; no id is refused', async () => {
+      const head = await origin.commitFiles({ [`${DEB}/replay`]: 'replay\n' });
+      const delivery = sign(githubPush({ ref: 'refs/heads/main', after: head }), SECRET);
+      assert.deepEqual(await deliver(delivery), { status: 202, body: { status: 'accepted', commit: head } });
+      const id = delivery.headers['x-github-delivery'];
+      assert.deepEqual(await deliver(delivery), { status: 200, body: { status: 'duplicate', delivery: id } });
+      const renamed = { ...delivery, headers: { ...delivery.headers, 'x-github-delivery': randomUUID() } };
+      const again = await deliver(renamed);
+      assert.deepEqual([again.status, again.body['status']], [200, 'duplicate']);
+      const { ['x-github-delivery']: _dropped, ...withoutId } = delivery.headers;
+      const anonymous = await deliver({ ...delivery, headers: withoutId });
+      assert.equal(anonymous.status, 400);
+      assert.equal((anonymous.body['error'] as { code: string }).code, 'request-invalid');
+      assert.match((anonymous.body['error'] as { message: string }).message, /no delivery id.*x-github-delivery/);
+      assert.deepEqual(pushes, ['github', 'gitlab', 'gitea', 'github'], 'only the first delivery poked the watcher');
+      await waitFor(
+        () => submitted.flat().some((submit) => submit.submitId === `change:${DEB}@${head}`),
+        `the submit of ${head}`,
+        20_000,
+      );
+      submitted.splice(0);
     });
 
     it('refuses a body over the limit with 413', async () => {

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import {
   checkWebhookSignature,
   decidePush,
+  deliveryIdOf,
+  DeliveryMemory,
   parseWebhookEvent,
   type WebhookHeaders,
 } from '../../scheduler/changes/webhook-payload.ts';
@@ -146,5 +148,36 @@ describe('push decision', () => {
     assert.equal(decidePush({ ref: 'refs/heads/main-2', after: COMMIT }, 'main').action, 'ignore');
     const deleted = decidePush({ ref: 'refs/heads/main', after: '0'.repeat(40) }, 'main');
     assert.deepEqual(deleted, { action: 'ignore', reason: 'refs/heads/main was deleted' });
+  });
+});
+
+describe('delivery ids and replay memory', () => {
+  it('reads the delivery id each forge sends', () => {
+    for (const delivery of [githubPush(main), githubPing(), giteaPush(main), gitlabPush(main), gitlabMergeRequest()]) {
+      assert.match(deliveryIdOf(delivery.headers) ?? '', /^[0-9a-f-]{36}$/, JSON.stringify(delivery.headers));
+    }
+    assert.equal(deliveryIdOf({ 'x-gogs-delivery': ' g-1 ' }), 'g-1');
+    assert.equal(deliveryIdOf({ 'idempotency-key': 'k-1', 'x-gitlab-event-uuid': 'e-1' }), 'k-1');
+    assert.equal(deliveryIdOf({ 'x-github-delivery': '' }), undefined);
+    assert.equal(deliveryIdOf({ 'x-github-event': 'push' }), undefined);
+  });
+
+  it('knows a delivery by its id or by its body, within the window and the count', () => {
+    let now = 0;
+    const memory = new DeliveryMemory({ maxEntries: 4, windowMs: 1000, now: () => now });
+    const first = DeliveryMemory.keysOf('d-1', Buffer.from('body 1'));
+    assert.equal(memory.has(first), false);
+    memory.remember(first);
+    assert.equal(memory.has(first), true);
+    assert.equal(memory.has(DeliveryMemory.keysOf('d-1', Buffer.from('other body'))), true, 'same id');
+    assert.equal(memory.has(DeliveryMemory.keysOf('d-9', Buffer.from('body 1'))), true, 'same body, new id');
+    now = 1000;
+    assert.equal(memory.has(first), false, 'forgotten after the window');
+    memory.remember(DeliveryMemory.keysOf('d-2', Buffer.from('body 2')));
+    memory.remember(DeliveryMemory.keysOf('d-3', Buffer.from('body 3')));
+    memory.remember(DeliveryMemory.keysOf('d-4', Buffer.from('body 4')));
+    assert.equal(memory.size, 4, 'two keys a delivery, at most maxEntries');
+    assert.equal(memory.has(DeliveryMemory.keysOf('d-2', Buffer.from('x'))), false, 'the oldest went first');
+    assert.equal(memory.has(DeliveryMemory.keysOf('d-4', Buffer.from('x'))), true);
   });
 });
