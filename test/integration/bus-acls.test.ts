@@ -121,6 +121,19 @@ describe('ACLs per role on a Kafka with SCRAM, TLS and StandardAuthorizer', { ti
       new RegExp(`^created +User:buildfleet-runner-arm read topic literal ${PREFIX}\\.requests\\.arm\\.aarch64$`, 'm'),
     );
 
+    // Not as a principal that is no administrator.
+    const cliConfig = join(temp.path, 'cli.yml');
+    await writeFile(
+      cliConfig,
+      JSON.stringify({ bus: { ...broker.busConfig(user('cli')), topicPrefix: PREFIX }, topics: TOPICS }),
+    );
+    const notAdmin = await run(['acls', 'apply', '--config', cliConfig]);
+    assert.equal(notAdmin.exitCode, 1, notAdmin.stdout);
+    assert.match(
+      notAdmin.stderr,
+      /^buildfleet: \[bus-not-authorised\] principal 'buildfleet-cli' may not alter on the cluster /m,
+    );
+
     const again = await run(['acls', 'apply', '--config', adminConfig, '--json']);
     assert.equal(again.exitCode, 0, again.stderr);
     const report = JSON.parse(again.stdout) as { created: unknown[]; present: unknown[]; extra: unknown[] };

@@ -8,6 +8,7 @@ import { BuildfleetError } from '../../errors/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { AclEntry, AclOperation, AclPatternType, AclResourceType } from '../acl-plan.ts';
 import { createKafkaClient } from './client.ts';
+import { translateKafkaError, type BusOperation } from './errors.ts';
 import { lazyClient } from './lazy-client.ts';
 
 // kafkajs is CommonJS; its enums are values of the default export.
@@ -110,9 +111,15 @@ export async function withKafkaAdmin<T>(bus: BusConfig, logger: Logger, use: (ad
     });
   }
   // The bus keys are the connection's (brokers, client id, security): as the Kafka adapter gets them.
-  const admin = lazyClient(() => createKafkaClient({ ...bus, retries: 2 }, logger).admin());
+  const identity = { brokers: bus.brokers, security: bus };
+  const failure = (access: BusOperation['access']) => (error: unknown) =>
+    translateKafkaError(error, identity, { access });
+  const admin = lazyClient(() => createKafkaClient({ ...bus, retries: 2 }, logger).admin(), failure('connect'));
   try {
-    return await use(await admin.connected());
+    // Describing and creating ACLs needs DESCRIBE and ALTER on the cluster: an administrator.
+    return await use(await admin.connected()).catch((error: unknown) => {
+      throw failure('alter')(error);
+    });
   } finally {
     await admin.disconnect();
   }
