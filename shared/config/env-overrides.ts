@@ -21,7 +21,7 @@ export interface EnvOverrides {
  * `runner.buildSlots`. Each key is spelled in UPPER_SNAKE (`buildSlots` -> `BUILD_SLOTS`)
  * and path segments are joined by `_`; the schema is walked trying the longest match first,
  * with backtracking, so `BUILD_SLOTS` finds `buildSlots` before a `build.slots` would.
- * Overrides come back shallowest first so `BUILDFLEET_BUS` (JSON) applies before `BUILDFLEET_BUS_SSL`.
+ * Overrides come back shallowest first so `BUILDFLEET_BUS` (JSON) applies before `BUILDFLEET_BUS_TLS_CA_FILE`.
  */
 export function envOverrides(schema: TSchema, env: NodeJS.ProcessEnv, prefix: string): EnvOverrides {
   const overrides: EnvOverride[] = [];
