@@ -37,6 +37,13 @@ const OTHER_PROJECT = 'projects/other/app';
 
 describe('HTTP identities: tokens, roles, Host and Origin', { timeout: 120_000 }, () => {
   const logger = pino({ level: process.env['BUILDFLEET_TEST_LOG'] ?? 'silent' });
+  // the info service's log lines, to check that each decision names its principal
+  type LogLine = { msg: string; principal?: string; status?: number };
+  const logLines: LogLine[] = [];
+  const serviceLogger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logLines.push(JSON.parse(line) as LogLine) },
+  );
   const cleanups: Array<() => Promise<unknown>> = [];
   const submits: BuildSubmit[] = [];
   const cancels: ControlCancel[] = [];
@@ -109,7 +116,7 @@ describe('HTTP identities: tokens, roles, Host and Origin', { timeout: 120_000 }
         auth: { anonymous: 'none', tokensFile },
       },
     });
-    info = await startInfoService(settings, { bus, store, logger });
+    info = await startInfoService(settings, { bus, store, logger: serviceLogger });
     cleanups.unshift(() => info.stop());
     api = info.url;
     await waitFor(() => info.service.view.get(otherBuildId) !== undefined, 'the other build in the view');
@@ -191,6 +198,17 @@ describe('HTTP identities: tokens, roles, Host and Origin', { timeout: 120_000 }
     });
     assert.equal(cancelled.status, 202);
     await waitFor(() => cancels.some((c) => c.buildId === otherBuildId), 'the admin cancel');
+
+    const denied = logLines.filter((l) => l.msg === 'info-service: request denied');
+    assert.ok(
+      denied.some((l) => l.principal === 'ci' && l.status === 403),
+      'the denial names the token',
+    );
+    assert.ok(denied.some((l) => l.principal === 'reader' && l.status === 403));
+    const submitted = logLines.filter((l) => l.msg === 'info-service: build submitted').map((l) => l.principal);
+    assert.ok(submitted.includes('ci') && submitted.includes('boss'), JSON.stringify(submitted));
+    const allowedReads = logLines.filter((l) => l.msg === 'info-service: request allowed' && l.principal === 'reader');
+    assert.ok(allowedReads.length > 0, 'allowed reads are logged (debug) with the principal');
   });
 
   it('a revoked token is 401 from the next request on, without a restart', async () => {

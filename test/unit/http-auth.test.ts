@@ -14,6 +14,8 @@ import {
   authorize,
   authorizeProject,
   checkHostAndOrigin,
+  compileHttpLimits,
+  createRequestDispatcher,
   createHttpAuth,
   createTokenSource,
   findToken,
@@ -211,5 +213,25 @@ describe('Host and Origin', () => {
     assert.equal(probe({ ...host, origin: 'null' }, 'POST'), 403);
     assert.equal(probe({ ...host, referer: 'https://evil.example.com/page' }, 'DELETE'), 403);
     assert.equal(probe({ ...host, origin: 'https://evil.example.com' }, 'GET'), undefined, 'reads are not checked');
+  });
+});
+
+describe('routes on a server with auth', () => {
+  it('must each declare their access', () => {
+    const auth = createHttpAuth({ anonymous: 'none', tokens: createTokenSource({}) });
+    const handler = (): void => undefined;
+    assert.throws(
+      () =>
+        createRequestDispatcher({
+          name: 'test',
+          limits: compileHttpLimits(),
+          auth,
+          routes: [
+            { method: 'GET', path: '/a', access: 'read', handler },
+            { method: 'GET', path: '/b', handler },
+          ],
+        }),
+      (error) => isBuildfleetError(error, 'config-invalid') && /\/b declares no access/.test(error.message),
+    );
   });
 });
