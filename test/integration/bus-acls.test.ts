@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { planAcls } from '../../shared/bus/acl-plan.ts';
+import { planAcls, type AclEntry } from '../../shared/bus/acl-plan.ts';
+import { applyKafkaAcls, withKafkaAdmin, type AclReport } from '../../shared/bus/kafka/acls.ts';
 import type { Bus } from '../../shared/bus/index.ts';
 import { createKafkaBus } from '../../shared/bus/kafka/bus.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
@@ -107,7 +108,7 @@ describe('ACLs per role on a Kafka with SCRAM, TLS and StandardAuthorizer', { ti
     await broker.cleanup();
   });
 
-  it('topics ensure and acls apply run as the administrator; apply again creates nothing', async () => {
+  it('topics ensure and acls apply run as the administrator only; apply again creates nothing and reports strays', async () => {
     const ensured = await run(['topics', 'ensure', '--config', adminConfig]);
     assert.equal(ensured.exitCode, 0, ensured.stderr);
     assert.match(ensured.stdout, new RegExp(`created +${PREFIX}\\.submit`));
@@ -134,10 +135,19 @@ describe('ACLs per role on a Kafka with SCRAM, TLS and StandardAuthorizer', { ti
       /^buildfleet: \[bus-not-authorised\] principal 'buildfleet-cli' may not alter on the cluster /m,
     );
 
+    // An ACL of a planned principal that the plan does not hold is reported, and left.
+    const stray: AclEntry = {
+      principal: `User:${user('cli-readonly')}`,
+      resourceType: 'topic',
+      resourceName: names.state,
+      patternType: 'literal',
+      operation: 'describe',
+    };
+    await withKafkaAdmin(broker.busConfig('admin'), logger, (admin) => applyKafkaAcls(admin, [stray]));
     const again = await run(['acls', 'apply', '--config', adminConfig, '--json']);
     assert.equal(again.exitCode, 0, again.stderr);
-    const report = JSON.parse(again.stdout) as { created: unknown[]; present: unknown[]; extra: unknown[] };
-    assert.deepEqual([report.created.length, report.present.length, report.extra.length], [0, entries, 0]);
+    const report = JSON.parse(again.stdout) as AclReport;
+    assert.deepEqual([report.created.length, report.present.length, report.extra], [0, entries, [stray]]);
   });
 
   it('runs the full build path with each service on its own principal; the CLI user submits', async () => {
