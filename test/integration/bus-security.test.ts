@@ -73,6 +73,21 @@ describe('bus principals on a secured broker', { timeout: 180_000 }, () => {
     const { sasl: _sasl, ...withoutSasl } = broker.busConfig('runner');
     const message = await refusal(withoutSasl, 'bus-auth-failed');
     assert.match(message, /closed the connection of principal ANONYMOUS: it wants SASL credentials \(bus\.sasl\)/);
+    // A consumer's own connection says the same.
+    const consumed = await busFor(withoutSasl)
+      .consume({ group: 'buildfleet.test', topics: [TOPIC], decode: (v) => v, handle: async () => {} })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(isBuildfleetError(consumed, 'bus-auth-failed'), String(consumed));
+  });
+
+  it('a mechanism the listener does not offer: named as such', async () => {
+    const runner = broker.busConfig('runner');
+    const sasl = { ...runner.sasl!, mechanism: 'scram-sha-256' as const };
+    const message = await refusal({ ...runner, sasl }, 'bus-auth-failed');
+    assert.match(message, /^broker 127\.0\.0\.1:\d+ does not offer SCRAM-SHA-256 for principal 'runner'/);
   });
 
   it('a CA that did not sign the broker: a TLS error naming the CA file', async () => {

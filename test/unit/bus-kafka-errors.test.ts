@@ -63,6 +63,19 @@ describe('translateKafkaError', () => {
     assert.match(error.message, /^TLS to broker k1:9093 failed \(principal 'runner'\): .*set bus\.tls\.servername/);
   });
 
+  it('guesses "wants SASL" from a closed connection only while connecting', () => {
+    const closed = (): Error =>
+      Object.assign(new Error('Closed connection'), { name: 'KafkaJSConnectionClosedError', broker: 'k1:9092' });
+    const anonymous: BusIdentity = { brokers: ['k1:9092'], security: {} };
+    const connecting = translateKafkaError(closed(), anonymous, { access: 'connect' });
+    assert.equal(connecting.code, 'bus-auth-failed');
+    assert.match(connecting.message, /^broker k1:9092 closed the connection of principal ANONYMOUS: it wants SASL/);
+    // Later a closed connection is a broker going away: retriable, no guess.
+    const publishing = translateKafkaError(closed(), anonymous, { access: 'write', topic: 't' });
+    assert.equal(publishing.code, 'bus-unavailable');
+    assert.equal(publishing.retriable, true);
+  });
+
   it('keeps a BuildfleetError and reports an unreachable broker as bus-unavailable', () => {
     const own = new BuildfleetError('topic-missing', 'topic x does not exist');
     assert.equal(translateKafkaError(own, runner, { access: 'write', topic: 'x' }), own);

@@ -35,11 +35,16 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   const logger = options.logger.child({ bus: 'kafka' });
   const kafka = createKafkaClient(options, logger);
   const identity: BusIdentity = { brokers: options.brokers, security: { sasl: options.sasl, tls: options.tls } };
-  const failure = (operation: BusOperation) => (error: unknown) => translateKafkaError(error, identity, operation);
+  // Whether a call has succeeded yet: before, a closed connection is read as a refusal.
+  let contact = false;
+  const failure = (operation: BusOperation) => (error: unknown) =>
+    translateKafkaError(error, identity, { ...operation, firstContact: !contact });
   /** Runs a call, its kafkajs failure translated (a refused principal, a missing ACL, TLS...). */
   async function guarded<T>(operation: BusOperation, call: () => Promise<T>): Promise<T> {
     try {
-      return await call();
+      const result = await call();
+      contact = true;
+      return result;
     } catch (error) {
       throw failure(operation)(error);
     }
@@ -108,8 +113,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     try {
       await p.send({ topic, acks: -1, messages: encoded });
     } catch (error) {
-      throw publishError(topic, error, identity);
+      throw publishError(topic, error, identity, !contact);
     }
+    contact = true;
   }
 
   const publishOne = (topic: string, message: OutgoingMessage): Promise<void> => publish(topic, message);
@@ -128,6 +134,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   ) {
     return {
       translate: failure({ access: 'read', topic: topics.join(', '), group: groupId }),
+      translateConnect: failure({ access: 'connect', topic: topics.join(', '), group: groupId }),
       kafka,
       admin: connectedAdmin,
       groupId,
@@ -184,7 +191,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   };
 }
 
-function publishError(topic: string, error: unknown, identity: BusIdentity): BuildfleetError {
+function publishError(topic: string, error: unknown, identity: BusIdentity, firstContact: boolean): BuildfleetError {
   const text = error instanceof Error ? error.message : String(error);
   if (hasKafkaErrorType(error, 'UNKNOWN_TOPIC_OR_PARTITION')) {
     return new BuildfleetError('topic-missing', `topic ${topic} does not exist (buildfleet topics ensure creates it)`, {
@@ -198,7 +205,7 @@ function publishError(topic: string, error: unknown, identity: BusIdentity): Bui
       context: { topic },
     });
   }
-  const translated = translateKafkaError(error, identity, { access: 'write', topic });
+  const translated = translateKafkaError(error, identity, { access: 'write', topic, firstContact });
   if (translated.code !== 'bus-unavailable') return translated;
   return new BuildfleetError('bus-unavailable', `publish to ${topic} failed: ${text}`, {
     cause: error,

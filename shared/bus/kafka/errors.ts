@@ -20,6 +20,8 @@ export interface BusOperation {
   access: 'read' | 'write' | 'describe' | 'create' | 'alter' | 'delete' | 'connect';
   topic?: string | undefined;
   group?: string | undefined;
+  /** Nothing has worked on this bus yet: a closed connection then is probably a refusal (below). */
+  firstContact?: boolean;
 }
 
 interface ChainFacts {
@@ -71,8 +73,14 @@ export function translateKafkaError(error: unknown, identity: BusIdentity, opera
       `principal ${principal} may not ${denied} (broker ${broker}; its ACLs do not allow it: buildfleet acls apply)`,
     );
   }
-  if (facts.names.has('KafkaJSSASLAuthenticationError')) {
-    const mechanism = sasl ? sasl.mechanism.toUpperCase() : 'SASL';
+  const mechanism = sasl ? sasl.mechanism.toUpperCase() : 'SASL';
+  if (facts.types.has('UNSUPPORTED_SASL_MECHANISM')) {
+    return make(
+      'bus-auth-failed',
+      `broker ${broker} does not offer ${mechanism} for principal ${principal}: ${detail}`,
+    );
+  }
+  if (facts.names.has('KafkaJSSASLAuthenticationError') || facts.types.has('SASL_AUTHENTICATION_FAILED')) {
     if (/mechanism/i.test(detail) && /not (enabled|supported)|unsupported/i.test(detail)) {
       return make(
         'bus-auth-failed',
@@ -88,9 +96,13 @@ export function translateKafkaError(error: unknown, identity: BusIdentity, opera
   if (tlsProblem !== undefined) {
     return make('bus-tls-failed', `TLS to broker ${broker} failed (principal ${principal}): ${tlsProblem}`);
   }
+  // A SASL listener closes a connection that sends anything but the SASL handshake, a TLS
+  // listener one that speaks plaintext: a guess only before anything worked (later, a closed
+  // connection is a broker going away).
   const closed =
-    facts.names.has('KafkaJSConnectionClosedError') ||
-    facts.messages.some((m) => /connection closed|closed connection/i.test(m));
+    (operation.access === 'connect' || operation.firstContact === true) &&
+    (facts.names.has('KafkaJSConnectionClosedError') ||
+      facts.messages.some((m) => /connection closed|closed connection/i.test(m)));
   if (closed && !sasl) {
     return make(
       'bus-auth-failed',

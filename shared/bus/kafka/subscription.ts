@@ -27,6 +27,8 @@ interface Deps {
   settings: KafkaGroupSettings;
   /** Turns a kafkajs failure into the error to report (a missing group ACL names the principal). */
   translate?: (error: unknown) => Error;
+  /** The same for a failed connect (a refused principal, TLS). */
+  translateConnect?: (error: unknown) => Error;
 }
 
 /**
@@ -131,7 +133,9 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
     if (abort.signal.aborted) await committed;
   }
 
-  await consumer.connect();
+  await consumer.connect().catch((error: unknown) => {
+    throw deps.translateConnect ? deps.translateConnect(error) : error;
+  });
   await consumer.subscribe({ topics: [...options.topics], fromBeginning: deps.start !== 'latest' });
   await consumer.run({ autoCommit: false, eachMessage });
 
