@@ -1,8 +1,8 @@
 /**
  * The host kind: commands run directly on the runner, in the workdir, as the runner's user.
  * No isolation, no dependency installation, no limits but the time limit: development only.
- * The one thing kept from the runner is out of its environment: commands get a clean one
- * (hostBuildEnvironment: PATH, HOME, C.UTF-8, runner.buildEnvAllow names, the builder's own).
+ * Only the runner's environment is kept apart: commands get a clean one (hostBuildEnvironment:
+ * PATH, HOME, C.UTF-8, runner.buildEnvAllow names, the builder's own), never its secrets.
  */
 import type { Logger } from '../../shared/log/index.ts';
 import { runCommand } from '../../shared/exec/index.ts';
