@@ -5,6 +5,7 @@ import { CatchUpTracker } from '../../info-service/catch-up.ts';
 import { EventStream, eventFrame, matchesFilter } from '../../info-service/event-stream.ts';
 import { cancelOf, eventFilterOf, listFilterOf, submitOf, targetOf } from '../../info-service/http/requests.ts';
 import { LiveLogs, type LogFollower } from '../../info-service/live-logs.ts';
+import { StreamGate } from '../../info-service/stream-gate.ts';
 import { isBuildfleetError } from '../../shared/errors/index.ts';
 import { statusOf } from '../../shared/http/index.ts';
 import { isMessage, type BuildEvent, type LogChunk } from '../../shared/messages/index.ts';
@@ -145,18 +146,46 @@ describe('event stream', () => {
     const stream = new EventStream(100);
     const frames: string[] = [];
     let closed = 0;
-    stream.add({ send: (f) => (frames.push(f), 0), close: () => closed++ }, { buildId: 'b1' });
-    stream.add({ send: () => 1000, close: () => closed++ }, {});
-    stream.add({ send: () => 0, close: () => closed++ }, { buildId: 'other' });
+    const why: string[] = [];
+    const close = (reason: string): void => {
+      closed++;
+      why.push(reason);
+    };
+    stream.add({ send: (f) => (frames.push(f), 0), close }, { buildId: 'b1' });
+    stream.add({ send: () => 1000, close }, {});
+    stream.add({ send: () => 0, close }, { buildId: 'other' });
     stream.publish(event);
     assert.equal(frames.length, 1);
     assert.equal(closed, 1, 'the slow client is closed');
+    assert.deepEqual(why, ['slow'], 'as a slow client: its response is destroyed, not ended');
     assert.equal(stream.size, 2);
     stream.keepAlive();
     assert.equal(frames.at(-1), ': keep-alive\n\n');
     stream.closeAll();
     assert.equal(closed, 3);
+    assert.deepEqual(why, ['slow', 'stopping', 'stopping']);
     assert.equal(stream.size, 0);
+  });
+});
+
+describe('stream gate', () => {
+  const refusedBy = (limit: string) => (error: unknown) =>
+    isBuildfleetError(error, 'too-many-streams') && error.context['limit'] === limit;
+
+  it('admits streams up to the per-client and total caps, and a release frees one place once', () => {
+    const gate = new StreamGate({ maxPerClient: 2, maxTotal: 3 });
+    const a1 = gate.admit('10.0.0.1');
+    gate.admit('10.0.0.1');
+    assert.throws(() => gate.admit('10.0.0.1'), refusedBy('info.streams.maxPerClient'));
+    gate.admit('10.0.0.2');
+    assert.throws(() => gate.admit('10.0.0.3'), refusedBy('info.streams.maxTotal'));
+    assert.equal(gate.open, 3);
+    a1();
+    a1();
+    assert.equal(gate.open, 2, 'a second release does nothing');
+    gate.admit('10.0.0.3');
+    assert.throws(() => gate.admit('10.0.0.4'), refusedBy('info.streams.maxTotal'));
+    assert.equal(gate.limits.slowReaderMs, 30_000, 'the default');
   });
 });
 
