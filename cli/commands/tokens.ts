@@ -11,7 +11,7 @@ import {
   HttpRoles,
   readTokensFile,
   revokeToken,
-  writeTokensFile,
+  updateTokensFile,
   type HttpRole,
 } from '../../shared/http/index.ts';
 import { printJson } from './client-options.ts';
@@ -59,13 +59,17 @@ export function registerTokens(program: Command): void {
       if (!isRole(options.role)) {
         throw new BuildfleetError('usage', `--role must be one of ${HttpRoles.join(', ')} (got ${options.role})`);
       }
-      const current = await readTokensFile(options.file, { missingIsEmpty: true });
-      const { file, secret } = addToken(
-        current,
-        { name: options.name, role: options.role, projectPrefixes: options.projectPrefix },
-        new Date(),
-      );
-      await writeTokensFile(options.file, file);
+      const role = options.role;
+      let secret = '';
+      await updateTokensFile(options.file, (current) => {
+        const made = addToken(
+          current,
+          { name: options.name, role, projectPrefixes: options.projectPrefix },
+          new Date(),
+        );
+        secret = made.secret;
+        return made.file;
+      });
       if (options.json) {
         printJson({ name: options.name, role: options.role, projectPrefixes: options.projectPrefix, token: secret });
         return;
@@ -101,8 +105,8 @@ export function registerTokens(program: Command): void {
     .description('revoke a token: refused (401) from the next request on, no restart needed')
     .option(...fileOption)
     .action(async (name: string, options: FileOption) => {
-      const current = await readTokensFile(options.file);
-      await writeTokensFile(options.file, revokeToken(current, name, new Date()));
+      await readTokensFile(options.file); // a missing file is an error here, not an empty one
+      await updateTokensFile(options.file, (current) => revokeToken(current, name, new Date()));
       process.stdout.write(`token "${name}" revoked\n`);
     });
 }

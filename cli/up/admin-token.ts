@@ -5,7 +5,7 @@
  * token while the tokens file still knows it, and makes a new one otherwise.
  */
 import { savedToken, saveToken } from '../client/credentials.ts';
-import { addToken, findToken, readTokensFile, writeTokensFile } from '../../shared/http/index.ts';
+import { addToken, findToken, readTokensFile, updateTokensFile } from '../../shared/http/index.ts';
 
 /** The name of up's admin token in its tokens file. */
 export const LOCAL_ADMIN = 'local-admin';
@@ -29,9 +29,13 @@ export async function ensureAdminToken(options: AdminTokenOptions): Promise<{ to
     }
   }
   // The old local admin's secret is lost (or was revoked): it is replaced.
-  const others = { tokens: file.tokens.filter((token) => token.name !== LOCAL_ADMIN) };
-  const made = addToken(others, { name: LOCAL_ADMIN, role: 'admin' }, new Date());
-  await writeTokensFile(options.tokensFile, made.file);
-  if (options.credentialsFile !== undefined) await saveToken(options.credentialsFile, options.url, made.secret);
-  return { token: made.secret, created: true };
+  let secret = '';
+  await updateTokensFile(options.tokensFile, (current) => {
+    const others = { tokens: current.tokens.filter((token) => token.name !== LOCAL_ADMIN) };
+    const made = addToken(others, { name: LOCAL_ADMIN, role: 'admin' }, new Date());
+    secret = made.secret;
+    return made.file;
+  });
+  if (options.credentialsFile !== undefined) await saveToken(options.credentialsFile, options.url, secret);
+  return { token: secret, created: true };
 }

@@ -41,6 +41,7 @@ export {
   readTokensFile,
   TokensFile,
   type NewToken,
+  updateTokensFile,
   writePrivateFile,
   writeTokensFile,
   type HttpRole,

@@ -118,6 +118,41 @@ export function writeTokensFile(path: string, file: TokensFile): Promise<void> {
   return writePrivateFile(path, `${JSON.stringify(file, null, 2)}\n`);
 }
 
+/** How long `updateTokensFile` waits for another writer's lock. */
+const LOCK_WAIT_MS = 5000;
+
+/**
+ * Reads, changes and writes the tokens file under a lock (`<file>.lock`, made exclusively), so
+ * two `buildfleet tokens` at once do not lose one's change. A missing file is empty.
+ */
+export async function updateTokensFile(path: string, change: (file: TokensFile) => TokensFile): Promise<TokensFile> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, 'wx', 0o600)).close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (Date.now() > deadline) {
+        throw new BuildfleetError(
+          'config-invalid',
+          `the tokens file ${path} is locked by ${lock}; remove it if no buildfleet tokens command is running`,
+          { context: { path: lock } },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    const changed = change(await readTokensFile(path, { missingIsEmpty: true }));
+    await writeTokensFile(path, changed);
+    return changed;
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
 /** Writes a file only its owner can read, atomically: a temporary file (0600) renamed over it. */
 export async function writePrivateFile(path: string, text: string): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);

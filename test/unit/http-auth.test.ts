@@ -25,6 +25,7 @@ import {
   projectCovered,
   readTokensFile,
   revokeToken,
+  updateTokensFile,
   writeTokensFile,
   type Principal,
 } from '../../shared/http/index.ts';
@@ -112,6 +113,21 @@ describe('tokens', () => {
     await writeFile(path, '{');
     await assert.rejects(auth.authenticate(bearer), /not known/);
     assert.match(await readFile(path, 'utf8'), /^\{$/);
+  });
+});
+
+describe('tokens file updates', () => {
+  it('are serialized by a lock: concurrent creates keep every token', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'buildfleet-tokens-lock-'));
+    dirs.push(dir);
+    const path = join(dir, 'tokens.json');
+    await Promise.all(
+      Array.from({ length: 12 }, (_, n) =>
+        updateTokensFile(path, (file) => addToken(file, { name: `t${n}`, role: 'read' }, now).file),
+      ),
+    );
+    assert.equal((await readTokensFile(path)).tokens.length, 12);
+    await assert.rejects(stat(`${path}.lock`), /ENOENT/, 'the lock is gone');
   });
 });
 
