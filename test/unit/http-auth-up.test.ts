@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { savedToken, tokenFor } from '../../cli/client/credentials.ts';
 import { ensureAdminToken, LOCAL_ADMIN } from '../../cli/up/admin-token.ts';
+import { InfoSettings } from '../../info-service/config.ts';
+import { infoHttpAuth, isLoopbackHost } from '../../info-service/service.ts';
+import { loadConfig } from '../../shared/config/index.ts';
+import { isBuildfleetError } from '../../shared/errors/index.ts';
+import { createLogger } from '../../shared/log/index.ts';
 import { accessLine } from '../../cli/up/summary.ts';
 import { findToken, readTokensFile, revokeToken, writeTokensFile } from '../../shared/http/index.ts';
 
@@ -55,5 +60,21 @@ describe("up's admin token", () => {
       /reading without a token, submitting needs one; admin token saved .* \/c/,
     );
     assert.match(accessLine('none', '/c', '/t'), /every API request needs a token/);
+  });
+});
+
+describe('anonymous submitting (--insecure-local)', () => {
+  const logger = createLogger({ name: 'test', level: 'silent' });
+  const settings = (host: string) =>
+    loadConfig(InfoSettings, { env: {}, defaults: { http: { host }, auth: { anonymous: 'submit' } } });
+
+  it('is allowed on a loopback address only, naming the key', () => {
+    assert.ok(isLoopbackHost('127.0.0.1') && isLoopbackHost('::1') && isLoopbackHost('localhost'));
+    assert.ok(!isLoopbackHost('0.0.0.0') && !isLoopbackHost('10.0.0.1'));
+    infoHttpAuth(settings('127.0.0.1'), logger);
+    assert.throws(
+      () => infoHttpAuth(settings('0.0.0.0'), logger),
+      (error) => isBuildfleetError(error, 'config-invalid') && /info\.auth\.anonymous: submit/.test(error.message),
+    );
   });
 });
