@@ -8,7 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
-import { authorizeProject, sendJson, type HttpRoute, type RouteHandler } from '../../shared/http/index.ts';
+import {
+  authorizeProject,
+  sendJson,
+  type HttpRoute,
+  type Principal,
+  type RouteHandler,
+} from '../../shared/http/index.ts';
 import { submissionProgress, type BuildSubmit, type ControlCancel } from '../../shared/messages/index.ts';
 import { metricsHandler, type Metrics } from '../../shared/metrics/index.ts';
 import { listRepositories } from '../../shared/repos/catalog.ts';
@@ -39,6 +45,19 @@ export interface ApiContext {
   publishCancel(message: ControlCancel): Promise<void>;
   /** The dependency graph of the sources repo; absent when the service has no sources configured. */
   graphs?: GraphSource;
+}
+
+/**
+ * A submission with its token's name in `requestedBy` (`alice@cli (token ci)`), so the record
+ * says who was authenticated, not only who the body claims to be. Anonymous ones stay as sent.
+ */
+function vouchedFor(body: unknown, principal: Principal): unknown {
+  if (principal.kind !== 'token' || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const claimed = (body as { requestedBy?: unknown }).requestedBy;
+  // a claim that is not text is left for the check to refuse, naming the field
+  if (claimed !== undefined && typeof claimed !== 'string') return body;
+  const by = `token ${principal.name}`;
+  return { ...body, requestedBy: claimed ? `${claimed} (${by})` : by };
 }
 
 /** The routes of the API, GET ones answering HEAD too. */
@@ -94,7 +113,7 @@ export function createApiRoutes(ctx: ApiContext): HttpRoute[] {
       access: 'submit',
       body: 'json',
       handler: fromView(async (_request, response, { body, principal }) => {
-        const submit = submitOf(body, randomUUID, new Date());
+        const submit = submitOf(vouchedFor(body, principal), randomUUID, new Date());
         authorizeProject(principal, submit.project);
         await ctx.publishSubmit(submit);
         ctx.logger.info(

@@ -181,6 +181,7 @@ describe('HTTP identities: tokens, roles, Host and Origin', { timeout: 120_000 }
     assert.equal(mine.status, 202);
     const { submitId } = (await mine.json()) as { submitId: string };
     await waitFor(() => submits.some((s) => s.submitId === submitId), 'the accepted build.submit');
+    assert.equal(submits.find((s) => s.submitId === submitId)?.requestedBy, 'token ci', 'the record names the token');
 
     const other = await submit(OTHER_PROJECT, bearer('ci'));
     assert.equal(other.status, 403);
@@ -282,6 +283,9 @@ describe('HTTP identities: tokens, roles, Host and Origin', { timeout: 120_000 }
     assert.equal(reader.exitCode, 1);
     assert.match(reader.err, /\[forbidden\].*HTTP 403/);
     assert.equal((await run({ BUILDFLEET_TOKEN: secrets.ci ?? '' })).exitCode, 0);
+    await waitFor(() => submits.some((s) => s.project === 'projects/demo/cli'), 'the CLI submission');
+    const cliSubmit = submits.find((s) => s.project === 'projects/demo/cli');
+    assert.match(cliSubmit?.requestedBy ?? '', /@cli \(token ci\)$/, 'who the CLI says, and the token that vouches');
     await saveToken(credentialsFile, `${api}/`, secrets.ci ?? '');
     const saved = await run({});
     assert.equal(saved.exitCode, 0, saved.err);
