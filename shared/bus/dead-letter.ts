@@ -44,8 +44,11 @@ export function deadletterOf(
     group,
     at: at.toISOString(),
   };
-  const whole: Deadletter = { ...head, payload };
-  if (jsonBytes(whole) <= limits.maxBytes) return whole;
+  // More characters than bytes allowed cannot fit: the whole is not even serialised to find out.
+  if (payload.length <= limits.maxBytes) {
+    const whole: Deadletter = { ...head, payload };
+    if (jsonBytes(whole) <= limits.maxBytes) return whole;
+  }
   const value = raw.value ?? Buffer.alloc(0);
   const marked: Deadletter = {
     ...head,

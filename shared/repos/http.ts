@@ -60,16 +60,24 @@ export function createRepoRequestHandler(
   mount = '/repos',
 ): (request: IncomingMessage, response: ServerResponse) => Promise<boolean> {
   return async (request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (!url.pathname.startsWith(`${mount}/`)) return false;
+    // The path as sent: `new URL` would read `//host/...` as a host, and a decoding error must be a 400, not a 500.
+    const pathname = (request.url ?? '/').split(/[?#]/, 1)[0] ?? '/';
+    if (!pathname.startsWith(`${mount}/`)) return false;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
       sendError(response, new BuildfleetError('request-invalid', `${request.method} is not allowed here`), 405);
       return true;
     }
     const missing = (): void =>
-      sendError(response, new BuildfleetError('not-found', `no published repository file at ${url.pathname}`));
-    const candidates = repoPathCandidates(decodeURIComponent(url.pathname.slice(mount.length)));
+      sendError(response, new BuildfleetError('not-found', `no published repository file at ${pathname}`));
+    let path: string;
+    try {
+      path = decodeURIComponent(pathname.slice(mount.length));
+    } catch {
+      sendError(response, new BuildfleetError('request-invalid', 'the path is not valid percent-encoding'), 400);
+      return true;
+    }
+    const candidates = repoPathCandidates(path);
     try {
       let target: RepoPath | undefined;
       let pointer: RepoPointer | undefined;
