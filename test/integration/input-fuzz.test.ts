@@ -26,6 +26,7 @@ import {
   type Deadletter,
   type MessageType,
 } from '../../shared/messages/index.ts';
+import { seededRandom } from '../bench/graph-repo.ts';
 import { useKafka } from '../harness/kafka.ts';
 import { useNoopCluster } from '../harness/noop-cluster-hooks.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -39,19 +40,8 @@ const MAX_ACCEPTED = Number(process.env['FUZZ_MAX_ACCEPTED'] ?? 60);
 const BUS_INPUTS = 1200;
 const MAX_STALL_MS = 100;
 
-/** mulberry32: a small seeded PRNG, so that a failing run can be repeated with its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-const random = prng(SEED);
+// mulberry32 (the benchmarks' seeded PRNG): a failing run is repeated with its seed.
+const random = seededRandom(SEED);
 const int = (below: number): number => Math.floor(random() * below);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
 
