@@ -14,6 +14,7 @@ import {
 import { RecentCancels } from './cancellations.ts';
 import { buildEventFor, type EventDetails } from './job/events.ts';
 import { runBuildJob, type BuildJobDeps } from './job/build-job.ts';
+import { hostPathRedactor } from './job/host-paths.ts';
 import type { AbortCause, JobOutcome } from './job/outcome.ts';
 import { Slots } from './slots.ts';
 
@@ -127,7 +128,12 @@ export function createRunner(options: RunnerOptions): Runner {
         () => running.cause,
       ).catch((error: unknown): JobOutcome => {
         log.error({ err: error }, 'runner: build job crashed');
-        return { state: 'failed', error: { code: 'internal', message: String(error) }, durations: {} };
+        // The event is read by everyone who can read the build: host paths stay in the runner's log.
+        const message = hostPathRedactor([
+          { path: options.job.workDir, placeholder: '<work>' },
+          ...(options.job.hostPaths ?? []),
+        ])(String(error));
+        return { state: 'failed', error: { code: 'internal', message }, durations: {} };
       });
       clearInterval(heartbeat);
       const seconds = Object.values(outcome.durations).reduce((sum: number, ms) => sum + (ms ?? 0), 0) / 1000;

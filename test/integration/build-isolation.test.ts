@@ -12,11 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { HOST_BUILDS_REFUSED } from '../../runner/builders/index.ts';
+import { builderFor, HOST_BUILDS_REFUSED } from '../../runner/builders/index.ts';
 import { chooseBuildroot, type Buildroot } from '../../runner/buildroot/index.ts';
+import { workingTreeSource } from '../../runner/local-source.ts';
+import { createRunner } from '../../runner/runner.ts';
+import { EmbeddedBroker } from '../../shared/bus/embedded/broker.ts';
+import { createEmbeddedBus } from '../../shared/bus/embedded/bus.ts';
 import { createLogger } from '../../shared/log/index.ts';
+import { decoderFor, routeOf, topicNames, type BuildEvent } from '../../shared/messages/index.ts';
 import { createFsArtifactStore, type ArtifactStore } from '../../shared/storage/index.ts';
 import { workingTreeBuild } from '../harness/build-job.ts';
+import { testRequest, testTopics } from '../harness/cluster-fixtures.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/sources', import.meta.url));
 const logger = createLogger({ name: 'build-isolation-test', level: 'silent' });
@@ -122,5 +129,62 @@ describe('build isolation: environment, host paths, host builds', { timeout: 5 *
     assert.equal(outcome.error.retriable, false);
     assert.equal(outcome.error.message, HOST_BUILDS_REFUSED);
     assert.doesNotMatch(log, /kiwi: kiwi-ng/, 'kiwi-ng did not run');
+  });
+
+  it('keeps host paths out of the failure of a build job that could not start (runner on a bus)', async () => {
+    const prefix = `isolation${Date.now().toString(36)}`;
+    const topics = topicNames(prefix);
+    const bus = createEmbeddedBus({ broker: new EmbeddedBroker(), topicPrefix: prefix, logger });
+    await bus.ensureTopics(testTopics(prefix));
+    const events: BuildEvent[] = [];
+    const watch = await bus.subscribe<BuildEvent>({
+      name: 'events-watch',
+      topics: [topics.events],
+      start: 'earliest',
+      decode: decoderFor('build.event'),
+      handle: async (record) => void events.push(record.value),
+    });
+    await watch.ready;
+    // The work directory is a file: the job fails making the build's directory, before it can log.
+    const workDir = join(dir, 'work-is-a-file');
+    await writeFile(workDir, '');
+    const runner = createRunner({
+      runnerId: 'isolation-runner',
+      group: 'default',
+      arches: ['x86_64'],
+      slots: 1,
+      heartbeatMs: 1000,
+      graceMs: 1000,
+      bus,
+      logger,
+      job: {
+        sources: workingTreeSource(sourcesDir),
+        store,
+        buildroot: host,
+        builderFor,
+        workDir,
+        limits: { memoryMb: 1024, pids: 1024, timeoutMinutes: 5 },
+      },
+    });
+    try {
+      await runner.start();
+      const request = testRequest({
+        project: 'projects/t/xenv',
+        dist: 'bookworm',
+        kind: 'deb',
+        url: sourcesDir,
+        commit: '0'.repeat(40),
+      });
+      const { topic, record } = routeOf(topics, request);
+      await bus.publish(topic, record);
+      await waitFor(() => events.some((e) => e.buildId === request.buildId && e.state === 'failed'), 'failed', 20_000);
+      const failed = events.find((e) => e.buildId === request.buildId && e.state === 'failed');
+      assert.equal(failed?.error?.code, 'internal');
+      assert.match(failed?.error?.message ?? '', /<work>\//);
+      assert.ok(!(failed?.error?.message ?? '').includes(dir), failed?.error?.message);
+    } finally {
+      await runner.stop();
+      await bus.close();
+    }
   });
 });
