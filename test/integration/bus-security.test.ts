@@ -7,7 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
 import { createBus, type Bus } from '../../shared/bus/index.ts';
+import { withKafkaAdmin } from '../../shared/bus/kafka/acls.ts';
 import type { BusConfig } from '../../shared/config/index.ts';
 import { isBuildfleetError, type ErrorCode } from '../../shared/errors/index.ts';
 import { createLogger } from '../../shared/log/index.ts';
@@ -115,6 +117,33 @@ describe('bus principals on a secured broker', { timeout: 180_000 }, () => {
       );
     assert.ok(isBuildfleetError(consumed, 'bus-not-authorised'), String(consumed));
     assert.match(consumed.message, /^principal 'runner' may not read topic buildfleet\.submit /);
+  });
+
+  it('a principal that may read the topic but not use the group: named group, not a silent hang', async () => {
+    const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
+    await withKafkaAdmin(broker.busConfig('admin'), logger, (admin) =>
+      admin.createAcls({
+        acl: [AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => ({
+          principal: 'User:runner',
+          host: '*',
+          resourceType: AclResourceTypes.TOPIC,
+          resourceName: TOPIC,
+          resourcePatternType: ResourcePatternTypes.LITERAL,
+          operation,
+          permissionType: AclPermissionTypes.ALLOW,
+        })),
+      }),
+    );
+    const started = Date.now();
+    const consumed = await busFor(broker.busConfig('runner'))
+      .consume({ group: 'buildfleet.runners', topics: [TOPIC], decode: (v) => v, handle: async () => {} })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(isBuildfleetError(consumed, 'bus-not-authorised'), String(consumed));
+    assert.match(consumed.message, /^principal 'runner' may not use consumer group buildfleet\.runners /);
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
   });
 
   it('a missing topic is still reported as missing to a principal that may see it', async () => {

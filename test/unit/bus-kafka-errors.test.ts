@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { translateKafkaError, type BusIdentity } from '../../shared/bus/kafka/errors.ts';
+import { translateKafkaError, withGroupRefusal, type BusIdentity } from '../../shared/bus/kafka/errors.ts';
 import { BuildfleetError } from '../../shared/errors/index.ts';
 
 // kafkajs is CommonJS: its error classes are properties of the default export.
@@ -36,6 +36,18 @@ describe('translateKafkaError', () => {
       "principal 'runner' may not use consumer group buildfleet.runners.x (broker k1:9093; its ACLs do not allow it: buildfleet acls apply)",
     );
     assert.deepEqual(error.context['group'], 'buildfleet.runners.x');
+  });
+
+  it('turns "Failed to find group coordinator" into the refusal the brokers gave, when one was found out', () => {
+    // As cluster/index.js throws it (its typed constructor takes no message).
+    const notFound = Object.assign(new Error('Failed to find group coordinator'), {
+      name: 'KafkaJSGroupCoordinatorNotFound',
+    });
+    const operation = { access: 'read' as const, topic: 't', group: 'g' };
+    assert.equal(translateKafkaError(withGroupRefusal(notFound, undefined), runner, operation).code, 'bus-unavailable');
+    const refused = translateKafkaError(withGroupRefusal(notFound, 'GROUP_AUTHORIZATION_FAILED'), runner, operation);
+    assert.equal(refused.code, 'bus-not-authorised');
+    assert.match(refused.message, /^principal 'runner' may not use consumer group g /);
   });
 
   it('names the cluster operation and the topic it was for', () => {

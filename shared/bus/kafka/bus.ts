@@ -8,8 +8,14 @@ import type { Bus, Decoder, OutgoingMessage, QueueOptions, SubscribeOptions, Sub
 import { createRequestReply } from '../request-reply.ts';
 import { tracked } from '../tracked.ts';
 import type { TopicSpec } from '../topic-spec.ts';
-import { createKafkaClient, type KafkaConnection } from './client.ts';
-import { translateKafkaError, type BusIdentity, type BusOperation } from './errors.ts';
+import { createKafkaClient, groupCoordinatorRefusal, type KafkaConnection } from './client.ts';
+import {
+  isGroupCoordinatorNotFound,
+  translateKafkaError,
+  withGroupRefusal,
+  type BusIdentity,
+  type BusOperation,
+} from './errors.ts';
 import { lazyClient } from './lazy-client.ts';
 import { joinKafkaGroup, type KafkaGroupSettings } from './subscription.ts';
 import { kafkaEndOffsets, kafkaGroupMembers, kafkaReadAll } from './read-all.ts';
@@ -46,7 +52,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       contact = true;
       return result;
     } catch (error) {
-      throw failure(operation)(error);
+      const group = operation.group;
+      if (group === undefined || !isGroupCoordinatorNotFound(error)) throw failure(operation)(error);
+      throw failure(operation)(withGroupRefusal(error, await groupCoordinatorRefusal(options, group)));
     }
   }
   const settings: KafkaGroupSettings = {

@@ -35,3 +35,43 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
       },
   });
 }
+
+/**
+ * Why the brokers gave no coordinator for a group: kafkajs reports a refused FindCoordinator as
+ * "Failed to find group coordinator" and keeps the broker's answer for its debug log. Asked
+ * again on a short-lived client that listens to that log; only on that failure path. Resolves
+ * the broker's error type (GROUP_AUTHORIZATION_FAILED...) or undefined.
+ */
+export async function groupCoordinatorRefusal(
+  connection: KafkaConnection,
+  groupId: string,
+): Promise<string | undefined> {
+  let heard: string | undefined;
+  const security = kafkaSecurityOptions(connection);
+  const probe = new Kafka({
+    clientId: connection.clientId,
+    brokers: connection.brokers,
+    ssl: security.ssl,
+    ...(security.sasl ? { sasl: security.sasl } : {}),
+    connectionTimeout: connection.connectionTimeoutMs ?? 10_000,
+    retry: { retries: 0 },
+    logLevel: logLevel.DEBUG,
+    logCreator:
+      () =>
+      ({ log: entry }: LogEntry) => {
+        const type = (entry['error'] as { type?: unknown } | null | undefined)?.type;
+        if (typeof type === 'string' && type.endsWith('_AUTHORIZATION_FAILED')) heard ??= type;
+      },
+  });
+  const admin = probe.admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster(); // loads the broker list describeGroups needs
+    await admin.describeGroups([groupId]);
+  } catch {
+    // The answer, if any, was heard in the log.
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  return heard;
+}

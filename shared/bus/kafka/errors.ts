@@ -189,3 +189,20 @@ function pick(operation: BusOperation): Record<string, string> {
     ...(operation.group === undefined ? {} : { group: operation.group }),
   };
 }
+
+/**
+ * kafkajs reports a refused FindCoordinator as "Failed to find group coordinator", without the
+ * broker's error; with the refusal found out (groupCoordinatorRefusal) the error says what it was.
+ */
+export function withGroupRefusal(error: unknown, refusedType: string | undefined): unknown {
+  if (refusedType === undefined || !isGroupCoordinatorNotFound(error)) return error;
+  return Object.assign(new Error(`${refusedType} (the group coordinator refused the group)`), {
+    type: refusedType,
+    cause: error,
+  });
+}
+
+/** kafkajs' "Failed to find group coordinator", anywhere in the chain. */
+export function isGroupCoordinatorNotFound(error: unknown): boolean {
+  return chainFacts(error).names.has('KafkaJSGroupCoordinatorNotFound');
+}

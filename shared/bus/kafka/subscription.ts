@@ -1,4 +1,5 @@
 import type { Admin, Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import { isBuildfleetError } from '../../errors/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { TopicPartition } from '../assignment.ts';
 import type { ConsumeOptions, OutgoingMessage, Subscription } from '../port.ts';
@@ -65,9 +66,14 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
     );
     markReady();
   });
+  // A crash before the first join that no restart can mend (a refused principal, a missing
+  // group ACL) fails the join instead of leaving a member that never reads.
+  let joinFailure: Error | undefined;
   consumer.on(consumer.events.CRASH, (event) => {
     const { restart } = event.payload;
     const err = deps.translate ? deps.translate(event.payload.error) : event.payload.error;
+    // Thrown as kafkajs raised it: the bus translates it (and may ask the brokers why).
+    if (joins === 0 && (!restart || isRefusal(err))) joinFailure ??= event.payload.error;
     // Not restarted (e.g. GROUP_AUTHORIZATION_FAILED): this member reads nothing more; say why.
     logger.error(
       { err, group: groupId, restart },
@@ -138,6 +144,10 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
   });
   await consumer.subscribe({ topics: [...options.topics], fromBeginning: deps.start !== 'latest' });
   await consumer.run({ autoCommit: false, eachMessage });
+  if (joinFailure !== undefined) {
+    await consumer.disconnect().catch(() => undefined); // also cancels a restart kafkajs planned
+    throw joinFailure;
+  }
 
   let closing: Promise<void> | null = null;
   const topicList = options.topics.map((topic) => ({ topic }));
@@ -176,6 +186,10 @@ export async function joinKafkaGroup<T>(options: ConsumeOptions<T>, deps: Deps):
         }
       })()),
   };
+}
+
+function isRefusal(error: Error): boolean {
+  return isBuildfleetError(error, 'bus-not-authorised') || isBuildfleetError(error, 'bus-auth-failed');
 }
 
 /** Commits the current end offsets for a new group, so that it starts with what comes next. */
