@@ -136,8 +136,8 @@ function securityProperties(input: NodePropertiesInput): Record<string, string> 
 export function scramFormatArgs(security: BrokerSecurity | undefined): string[] {
   if (security === undefined) return [];
   return Object.entries(security.scramUsers).flatMap(([name, password]) => {
-    if (!/^[A-Za-z0-9._-]+$/.test(name) || /[,\]]/.test(password)) {
-      throw new Error(`SCRAM user ${name}: names are [A-Za-z0-9._-]+, passwords without , or ]`);
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || /[,\]"]/.test(password)) {
+      throw new Error(`SCRAM user ${name}: names are [A-Za-z0-9._-]+, passwords without , ] or "`);
     }
     return ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`];
   });
