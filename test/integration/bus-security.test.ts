@@ -99,6 +99,13 @@ describe('bus principals on a secured broker', { timeout: 180_000 }, () => {
     assert.ok(message.includes(`not signed by a CA in bus.tls.caFile ${otherCaFile}`), message);
   });
 
+  it('a certificate that does not carry the expected name: says to set bus.tls.servername', async () => {
+    const runner = broker.busConfig('runner');
+    const tls = { enabled: true, caFile: broker.caFile, servername: 'kafka.elsewhere.example' };
+    const message = await refusal({ ...runner, tls }, 'bus-tls-failed');
+    assert.match(message, /its certificate does not name the host connected to; set bus\.tls\.servername/);
+  });
+
   it('no TLS towards a SASL_SSL listener: not a silent hang', async () => {
     const { tls: _tls, ...withoutTls } = broker.busConfig('runner');
     const message = await refusal(withoutTls, 'bus-unavailable');
