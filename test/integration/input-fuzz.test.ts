@@ -36,7 +36,7 @@ const { brokers } = await useKafka();
 const SEED = Number(process.env['BUILDFLEET_FUZZ_SEED'] ?? Date.now() % 2 ** 31);
 const HTTP_INPUTS = 2000;
 /** Bodies that are valid submissions, at most: each costs the scheduler a submission (~0.1-0.2 s on 2 cores). */
-const MAX_ACCEPTED = Number(process.env['FUZZ_MAX_ACCEPTED'] ?? 60);
+const MAX_ACCEPTED = 60;
 const BUS_INPUTS = 1200;
 const MAX_STALL_MS = 100;
 
