@@ -178,8 +178,14 @@ async function waitUntilReady(
 /** How the readiness probe reaches a secured broker: as `admin`, trusting the listener's CA. */
 async function adminClientOptions(security: BrokerSecurity): Promise<Pick<KafkaConfig, 'ssl' | 'sasl'>> {
   const password = security.scramUsers.admin ?? '';
+  // The broker's own key and certificate, for a listener that requires client certificates.
+  const keystore = await readFile(security.tls.keystoreFile, 'utf8');
+  const blocks = (kind: RegExp): string =>
+    (keystore.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g) ?? [])
+      .filter((block) => kind.test(block.slice(0, 40)))
+      .join('\n');
   return {
-    ssl: { ca: await readFile(security.tls.caFile) },
+    ssl: { ca: await readFile(security.tls.caFile), key: blocks(/PRIVATE KEY/), cert: blocks(/CERTIFICATE/) },
     sasl: { mechanism: 'scram-sha-512', username: 'admin', password },
   };
 }

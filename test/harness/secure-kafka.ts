@@ -20,22 +20,33 @@ export interface SecureBroker {
   cleanup(): Promise<void>;
 }
 
-/** Starts a broker with StandardAuthorizer; user 'admin' is super user; every name in users gets a SCRAM-SHA-512 password. */
-export async function startSecureBroker(options: { users: string[]; signal?: AbortSignal }): Promise<SecureBroker> {
+/**
+ * Starts a broker with StandardAuthorizer; user 'admin' is super user; every name in users gets a SCRAM-SHA-512 password.
+ * With `clientCertificates` the broker requires a client certificate too (ssl.client.auth=required) and each
+ * busConfig carries one (tls.certFile, tls.keyFile) signed by the test CA.
+ */
+export async function startSecureBroker(options: {
+  users: string[];
+  signal?: AbortSignal;
+  clientCertificates?: boolean;
+}): Promise<SecureBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'buildfleet-secure-kafka-'));
   let broker: KafkaBroker;
   const passwords = new Map<string, string>();
   for (const user of ['admin', ...options.users]) passwords.set(user, randomBytes(12).toString('hex'));
   let caFile: string;
+  let client: { certFile: string; keyFile: string } | undefined;
   try {
     const ca = await makeTestCa(dir, 'ca', options.signal);
     caFile = ca.caFile;
     const server = await issueCertificate(ca, dir, 'broker', options.signal);
     const keystoreFile = join(dir, 'broker-keystore.pem');
     await writeFile(keystoreFile, (await readFile(server.keyFile, 'utf8')) + (await readFile(server.certFile, 'utf8')));
+    if (options.clientCertificates) client = await issueCertificate(ca, dir, 'client', options.signal);
     broker = await startBroker({
       dataDir: join(dir, 'kafka'),
       stopTimeoutMs: 10_000,
+      ...(client ? { extraProperties: { 'listener.name.sasl_ssl.ssl.client.auth': 'required' } } : {}),
       security: { scramUsers: Object.fromEntries(passwords), tls: { keystoreFile, caFile } },
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -58,7 +69,7 @@ export async function startSecureBroker(options: { users: string[]; signal?: Abo
         topicPrefix: 'buildfleet',
         sessionTimeoutMs: 30_000,
         sasl: { mechanism: 'scram-sha-512', username: user, password },
-        tls: { enabled: true, caFile },
+        tls: { enabled: true, caFile, ...client },
       };
     },
     cleanup: () =>

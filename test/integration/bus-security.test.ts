@@ -192,3 +192,41 @@ describe('bus principals on a secured broker', { timeout: 180_000 }, () => {
     assert.doesNotMatch(run.err(), /\n\s+at /);
   });
 });
+
+describe('a broker that requires client certificates', { timeout: 120_000 }, () => {
+  let broker: SecureBroker;
+  const opened: Bus[] = [];
+  before(async () => {
+    broker = await startSecureBroker({ users: [], clientCertificates: true });
+  });
+  after(async () => {
+    await Promise.all(opened.map((bus) => bus.close().catch(() => undefined)));
+    await broker?.cleanup();
+  });
+
+  it('takes bus.tls.certFile and keyFile; without them the TLS handshake is refused', async () => {
+    const withCertificate = broker.busConfig('admin');
+    assert.ok(withCertificate.tls?.certFile !== undefined && withCertificate.tls.keyFile !== undefined);
+    const admin = createBus(withCertificate, logger, { kafka: { retries: 1, connectionTimeoutMs: 3000 } });
+    opened.push(admin);
+    await admin.ensureTopics([{ name: TOPIC, partitions: 1, replication: 1, config: {} }]);
+    await admin.publish(TOPIC, { key: 'k', value: { with: 'certificate' } });
+
+    const tls = { enabled: true, caFile: broker.caFile };
+    const without = createBus({ ...withCertificate, tls }, logger, {
+      kafka: { retries: 1, connectionTimeoutMs: 3000 },
+    });
+    opened.push(without);
+    const started = Date.now();
+    const error = await without.publish(TOPIC, { key: 'k', value: 1 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isBuildfleetError(error, 'bus-tls-failed'), String(error));
+    assert.match(
+      error.message,
+      /^TLS to broker 127\.0\.0\.1:\d+ failed \(principal 'admin'\): the broker wants a client certificate: set bus\.tls\.certFile and bus\.tls\.keyFile/,
+    );
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+  });
+});

@@ -140,6 +140,13 @@ function tlsProblemOf(facts: ChainFacts, security: BusSecurity): string | undefi
   const code = [...facts.codes].find((c) => TLS_CODES.has(c));
   const looksTls = code !== undefined || /certificate|self[- ]signed|ssl|tls|handshake/i.test(text);
   if (!looksTls) return undefined;
+  // An alert from the broker about our side: it wants (another) client certificate.
+  if (/alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.test(text)) {
+    const certFile = security.tls?.certFile;
+    return certFile === undefined
+      ? `the broker wants a client certificate: set bus.tls.certFile and bus.tls.keyFile (${lastTls(facts)})`
+      : `the broker refused the client certificate bus.tls.certFile ${certFile} (is it signed by a CA the broker trusts?)`;
+  }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return `its certificate does not name the host connected to; set bus.tls.servername to a name it carries (${lastTls(facts)})`;
   }
