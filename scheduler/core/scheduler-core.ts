@@ -127,7 +127,8 @@ export class SchedulerCore {
     if (this.table.submitted(submit.submitId) !== undefined) {
       return this.submitResolved(submit, KNOWN_SUBMIT, now, now);
     }
-    // Checked before anything is published: a bad project path goes to the dead-letter topic.
+    // The decoder refused a bad project path already (input-limits.ts, the same rule as the keys);
+    // kept as the last guard before anything is published: it would go to the dead-letter topic.
     buildKeyOf(submit.project, { dist: 'd', arch: 'a' });
     return [{ type: 'resolve-submit', submit, receivedAt: now }];
   }
