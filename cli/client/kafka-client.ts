@@ -9,6 +9,7 @@ import { BuildfleetError, isErrorCode, toBuildfleetError } from '../../shared/er
 import { createLogger, type LogLevel } from '../../shared/log/index.ts';
 import {
   buildSubmit,
+  clientSubmitProblem,
   consumerGroupNames,
   controlCancel,
   decodeMessage,
@@ -222,6 +223,13 @@ export function createKafkaClusterClient(options: KafkaClusterClientOptions): Cl
           dist: request.dist || undefined,
         }),
       );
+      // What the HTTP API refuses from clients is refused here too (change: ids, over-long ids).
+      const problem = clientSubmitProblem(message);
+      if (problem !== undefined) {
+        throw new BuildfleetError('message-invalid', `build.submit: field "${problem.field}" ${problem.reason}`, {
+          context: { field: problem.field },
+        });
+      }
       const { topic, record } = routeOf(topics, message);
       await bus.publish(topic, record, signal);
       return { submitId };

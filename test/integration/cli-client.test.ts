@@ -294,6 +294,15 @@ describe('buildfleet client commands over Kafka (the test plays the cluster)', {
     assert.match(result.stdout, /hello-deb@bookworm\.aarch64 {2}building {6}attempt 1 {2}runner-t/);
   });
 
+  it('build over Kafka refuses what the HTTP API refuses from clients: a change: id, an id over 128 characters', async () => {
+    for (const submitId of ['change:projects/ok/hello-deb@0123abc', 'x'.repeat(129)]) {
+      const result = await cli(['build', 'projects/ok/hello-deb', '--submit-id', submitId, ...kafkaArgs]);
+      assert.equal(result.exitCode, 1, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      assert.match(result.stderr, /\[message-invalid\] build\.submit: field "submitId"/);
+      assert.ok(!submits.some((s) => s.value.submitId === submitId), 'nothing was published');
+    }
+  });
+
   it('status shows a build by id and the latest build of each target of a project', async () => {
     const project = 'projects/ok/hello-deb';
     const [one] = [...records.values()].filter((r) => r.buildKey === `${project}@bookworm.x86_64`);
