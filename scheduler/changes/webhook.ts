@@ -6,10 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log/index.ts';
-import { BuildfleetError, isBuildfleetError, type ErrorCode } from '../../shared/errors/index.ts';
+import { BuildfleetError } from '../../shared/errors/index.ts';
 import { readBody } from '../../shared/http/body.ts';
-import { HttpError } from '../../shared/http/respond.ts';
-import type { HttpRoute, RouteHandler } from '../../shared/http/index.ts';
+import { sendJson, type HttpRoute, type RouteHandler } from '../../shared/http/index.ts';
 import {
   checkWebhookSignature,
   decidePush,
@@ -47,12 +46,14 @@ export interface GitWebhookOptions {
   deliveries?: DeliveryMemoryOptions;
 }
 
-export type GitWebhookHandler = (request: IncomingMessage, response: ServerResponse) => void;
+/** Answers one delivery; refusals are thrown and answered by the router (shared/http) as JSON errors. */
+export type GitWebhookHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
 /**
  * The push webhook as a route of the shared HTTP layer, for every server that serves it (the
  * scheduler's webhook listener, the all-in-one's API port). `webhook()` gives the handler, or
- * undefined while there is none (no secret set, or not started yet): then 404.
+ * undefined while there is none (no secret set, or not started yet): then 404. The router
+ * answers other paths (404) and methods (405).
  */
 export function webhookRoute(webhook: () => GitWebhookHandler | undefined): HttpRoute {
   const handler: RouteHandler = (request, response) => {
@@ -60,7 +61,7 @@ export function webhookRoute(webhook: () => GitWebhookHandler | undefined): Http
     if (handle === undefined) {
       throw new BuildfleetError('not-found', 'no webhook: set the secret (scheduler.sources.webhookSecretEnv)');
     }
-    handle(request, response);
+    return handle(request, response);
   };
   return {
     method: 'POST',
@@ -73,7 +74,7 @@ export function webhookRoute(webhook: () => GitWebhookHandler | undefined): Http
   };
 }
 
-/** A node:http request handler answering `POST /hooks/git` (404 for other paths, 405 for other methods). */
+/** The handler of `POST /hooks/git`, served through webhookRoute(). */
 export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookHandler {
   if (options.secret === '') {
     throw new BuildfleetError('config-invalid', 'the git webhook needs a secret (webhookSecret)', {
@@ -84,34 +85,17 @@ export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookH
   const logger = options.logger.child({ component: 'git-webhook' });
   const deliveries = new DeliveryMemory(options.deliveries);
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path !== WEBHOOK_PATH) return answerError(response, 404, 'not-found', `no such path: ${path}`);
-    if (request.method !== 'POST') {
-      response.setHeader('allow', 'POST');
-      return answerError(response, 405, 'request-invalid', `${WEBHOOK_PATH} takes POST only`);
-    }
-    let body: Buffer;
-    try {
-      body = await readBody(request, maxBodyBytes);
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      if (error.status !== 413) return answerError(response, error.status, error.code, error.message);
-      // The rest of the body is left unread: the connection cannot carry another request.
-      response.setHeader('connection', 'close');
-      return answerError(response, 413, 'request-invalid', `the body exceeds ${maxBodyBytes} bytes`);
-    }
+  return async (request, response) => {
+    const body = await readBody(request, maxBodyBytes);
     const signature = checkWebhookSignature(request.headers, body, options.secret);
     if (!signature.ok) {
       logger.warn({ remote: request.socket.remoteAddress, reason: signature.reason }, 'webhook delivery refused');
-      return answerError(response, 401, 'webhook-signature-invalid', signature.reason);
+      throw new BuildfleetError('webhook-signature-invalid', signature.reason);
     }
     // Replay protection: a signed delivery must say which delivery it is, and is acted on once.
     const delivery = deliveryIdOf(request.headers);
     if (delivery === undefined) {
-      return answerError(
-        response,
-        400,
+      throw new BuildfleetError(
         'request-invalid',
         `webhook delivery: no delivery id: expected one of ${DELIVERY_HEADERS.join(', ')}`,
       );
@@ -119,53 +103,28 @@ export function createGitWebhookHandler(options: GitWebhookOptions): GitWebhookH
     const keys = DeliveryMemory.keysOf(delivery, body);
     if (deliveries.has(keys)) {
       logger.warn({ remote: request.socket.remoteAddress, delivery }, 'webhook delivery repeated: ignored');
-      return answer(response, 200, { status: 'duplicate', delivery });
+      return sendJson(response, 200, { status: 'duplicate', delivery });
     }
-    let event;
-    try {
-      event = parseWebhookEvent(request.headers, body);
-    } catch (error) {
-      if (!isBuildfleetError(error)) throw error;
-      return answerError(response, 400, error.code, error.message);
-    }
+    const event = parseWebhookEvent(request.headers, body);
     deliveries.remember(keys);
     switch (event.kind) {
       case 'ping':
-        return answer(response, 200, { status: 'pong' });
+        return sendJson(response, 200, { status: 'pong' });
       case 'other':
-        return answer(response, 200, { status: 'ignored', reason: `event ${event.event} is not a push` });
+        return sendJson(response, 200, { status: 'ignored', reason: `event ${event.event} is not a push` });
       case 'push': {
         const decision = decidePush(event, options.branch);
-        if (decision.action === 'ignore') return answer(response, 200, { status: 'ignored', reason: decision.reason });
+        if (decision.action === 'ignore') {
+          return sendJson(response, 200, { status: 'ignored', reason: decision.reason });
+        }
         logger.info({ provider: signature.provider, ref: event.ref, commit: decision.commit }, 'push webhook: polling');
         options.onPush({ commit: decision.commit, ref: event.ref, provider: signature.provider });
-        return answer(response, 202, { status: 'accepted', commit: decision.commit });
+        return sendJson(response, 202, { status: 'accepted', commit: decision.commit });
       }
       default: {
         const unknown: never = event;
         throw new Error(`unhandled webhook event ${String(unknown)}`);
       }
     }
-  }
-
-  return (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      logger.error({ err: error }, 'webhook delivery failed');
-      if (response.headersSent) response.destroy();
-      else answerError(response, 500, 'internal', 'the webhook could not be handled');
-    });
   };
-}
-
-function answer(response: ServerResponse, status: number, body: Record<string, unknown>): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  response.end(text);
-}
-
-function answerError(response: ServerResponse, status: number, code: ErrorCode, message: string): void {
-  answer(response, status, { error: { code, message } });
 }

@@ -243,7 +243,10 @@ export function createRequestDispatcher(
       }
       // The unread rest of a body too large is not read: the connection ends with the answer.
       if (status === 413 && !response.headersSent) response.setHeader('connection', 'close');
-      if (status === 401 && !response.headersSent) response.setHeader('www-authenticate', bearerChallenge(failure));
+      // The bearer challenge is for token refusals only (a webhook's bad signature is 401 too).
+      if (failure.code === 'auth-required' && !response.headersSent) {
+        response.setHeader('www-authenticate', bearerChallenge(failure));
+      }
       sendError(response, failure);
     });
   };
