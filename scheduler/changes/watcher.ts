@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log/index.ts';
 import { BuildfleetError, isBuildfleetError, toBuildfleetError } from '../../shared/errors/index.ts';
-import { buildSubmit, type BuildSubmit } from '../../shared/messages/index.ts';
+import { buildSubmit, projectProblem, type BuildSubmit } from '../../shared/messages/index.ts';
 import { redactCredentials, type SourceRepo } from '../../shared/sources/index.ts';
 import { branchCursor, builtCursor, type CursorStore } from './cursors.ts';
 import { packagesAtCommit, type PackageAtCommit } from './packages-at-commit.ts';
@@ -187,7 +187,15 @@ export function createSourceWatcher(options: SourceWatcherOptions): SourceWatche
     const dir = await mkdtemp(join(options.workDir, 'changes-'));
     try {
       await sources.checkout({ url, commit: head, dest: dir, signal });
-      const packages = await packagesAtCommit(dir, signal);
+      const found = await packagesAtCommit(dir, signal);
+      // A directory whose path can be no project (`a@b`, a space, 300 characters) cannot have a
+      // build key, so it cannot be built: it is skipped here and said so, instead of being
+      // submitted and dead-lettered by the scheduler's own decoder.
+      const packages = found.filter(({ project }) => {
+        const problem = projectProblem(project);
+        if (problem !== undefined) logger.warn({ head, project }, `package directory skipped: ${problem}`);
+        return problem === undefined;
+      });
       return { packages, graph: await loadSourceGraph(dir) };
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -17,6 +17,6 @@ export * from './registry.ts';
 export type { MessageFields } from './envelope.ts';
 export { decodeMessage, decoderFor, decodeAnyMessage, isMessage } from './decode.ts';
 export { checkedValue, describeProblem, fieldName, problemOf, type SchemaProblem } from './schema-problem.ts';
-export { buildKeyOf, parseBuildKey, repoKeyOf } from './keys.ts';
+export { buildKeyOf, parseBuildKey, projectProblem, repoKeyOf } from './keys.ts';
 export * from './topics.ts';
 export * from './submission-progress.ts';

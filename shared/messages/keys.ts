@@ -42,14 +42,18 @@ const projectPattern = new RegExp(PROJECT_PATTERN);
 const distPattern = new RegExp(DIST_PATTERN);
 const archPattern = new RegExp(ARCH_PATTERN);
 
+/** Why `project` cannot name a package (a directory of the sources repo), or undefined when it can. */
+export function projectProblem(project: string): string | undefined {
+  if (project.length > InputLimits.projectChars || !projectPattern.test(project)) {
+    return `project ${shown(project)} must be ${inputPatternPhrases[PROJECT_PATTERN]}, at most ${InputLimits.projectChars} characters`;
+  }
+  return undefined;
+}
+
 /** The same rules as the message schemas (input-limits.ts), so a key and a message never disagree. */
 function checkProject(project: string): void {
-  if (project.length > InputLimits.projectChars || !projectPattern.test(project)) {
-    throw keyInvalid(
-      `project ${shown(project)} must be ${inputPatternPhrases[PROJECT_PATTERN]}, at most ${InputLimits.projectChars} characters`,
-      project,
-    );
-  }
+  const problem = projectProblem(project);
+  if (problem !== undefined) throw keyInvalid(problem, project);
 }
 
 function checkDist(dist: string): void {

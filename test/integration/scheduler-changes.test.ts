@@ -181,6 +181,21 @@ describe('change detection with real git (git daemon)', { timeout: 120_000 }, ()
     submitted.splice(0);
   });
 
+  it('skips a package directory whose path can be no project, and builds the others', async () => {
+    const scan = watcher();
+    const yml = await origin.git('show', `HEAD:${DEB}/buildfleet.yml`);
+    await origin.commitFiles({
+      'projects/demo/bad@name/buildfleet.yml': yml,
+      [`${DEB}/NEWS`]: 'skipping bad package directories\n',
+    });
+    const outcome = await scan.poll();
+    assert.deepEqual(projects(outcome), [DEB], 'the bad directory is not submitted; the changed package is');
+    assert.deepEqual(
+      submitted.splice(0).flatMap((submits) => submits.map((submit) => submit.project)),
+      [DEB],
+    );
+  });
+
   it('keeps the cursors when submitting fails, and submits the same ids at the next poll', async () => {
     await origin.commitFiles({ [`${DEB}/Makefile.extra`]: 'all:\n' });
     const before = cursors.entries.get('branch:main');
