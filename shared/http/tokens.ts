@@ -119,7 +119,7 @@ export function writeTokensFile(path: string, file: TokensFile): Promise<void> {
 }
 
 /** How long `updateTokensFile` waits for another writer's lock. */
-const LOCK_WAIT_MS = 5000;
+const LOCK_WAIT_MS = 30_000;
 
 /**
  * Reads, changes and writes the tokens file under a lock (`<file>.lock`, made exclusively), so
