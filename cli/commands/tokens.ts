@@ -9,8 +9,10 @@ import { BuildfleetError } from '../../shared/errors/index.ts';
 import {
   addToken,
   HttpRoles,
+  parseTokenLifetime,
   readTokensFile,
   revokeToken,
+  tokenExpired,
   updateTokensFile,
   type HttpRole,
 } from '../../shared/http/index.ts';
@@ -27,6 +29,7 @@ interface CreateOptions extends FileOption {
   name: string;
   role: string;
   projectPrefix: string[];
+  expiresIn?: string;
   json?: boolean;
 }
 
@@ -53,25 +56,35 @@ export function registerTokens(program: Command): void {
       collect,
       [],
     )
-    .option('--json', 'print { name, role, projectPrefixes, token }')
+    .option('--expires-in <duration>', 'refused (401) after this long: 90m, 12h, 30d (default: never)')
+    .option('--json', 'print { name, role, projectPrefixes, expires, token }')
     .option(...fileOption)
     .action(async (options: CreateOptions) => {
       if (!isRole(options.role)) {
         throw new BuildfleetError('usage', `--role must be one of ${HttpRoles.join(', ')} (got ${options.role})`);
       }
       const role = options.role;
+      const now = new Date();
+      const expires =
+        options.expiresIn === undefined ? undefined : new Date(now.getTime() + parseTokenLifetime(options.expiresIn));
       let secret = '';
       await updateTokensFile(options.file, (current) => {
         const made = addToken(
           current,
-          { name: options.name, role, projectPrefixes: options.projectPrefix },
-          new Date(),
+          { name: options.name, role, projectPrefixes: options.projectPrefix, expires },
+          now,
         );
         secret = made.secret;
         return made.file;
       });
       if (options.json) {
-        printJson({ name: options.name, role: options.role, projectPrefixes: options.projectPrefix, token: secret });
+        printJson({
+          name: options.name,
+          role: options.role,
+          projectPrefixes: options.projectPrefix,
+          ...(expires === undefined ? {} : { expires: expires.toISOString() }),
+          token: secret,
+        });
         return;
       }
       process.stdout.write(`${secret}\n`);
@@ -83,7 +96,9 @@ export function registerTokens(program: Command): void {
 
   tokens
     .command('list')
-    .description('the tokens of the file: name, role, projects, created, revoked (never the secrets)')
+    .description(
+      'the tokens of the file: name, role, projects, created, state (active, until, expired, revoked; never the secrets)',
+    )
     .option('--json', 'print them as JSON (without the hashes)')
     .option(...fileOption)
     .action(async (options: FileOption & { json?: boolean }) => {
@@ -95,7 +110,14 @@ export function registerTokens(program: Command): void {
       }
       for (const token of shown) {
         const projects = token.projectPrefixes?.join(',') ?? (token.role === 'read' ? '-' : '*');
-        const state = token.revoked === undefined ? 'active' : `revoked ${token.revoked}`;
+        const state =
+          token.revoked !== undefined
+            ? `revoked ${token.revoked}`
+            : tokenExpired(token, new Date())
+              ? `expired ${token.expires ?? ''}`
+              : token.expires === undefined
+                ? 'active'
+                : `active until ${token.expires}`;
         process.stdout.write(`${token.name}\t${token.role}\t${projects}\t${token.created ?? '-'}\t${state}\n`);
       }
     });

@@ -15,6 +15,7 @@ import {
   looksLikeToken,
   projectCovered,
   readTokensFile,
+  tokenExpired,
   type HashedToken,
   type HttpRole,
 } from './tokens.ts';
@@ -104,7 +105,7 @@ export interface HttpAuthOptions {
   anonymous: AnonymousAccess;
 }
 
-/** Finds the principal of a request; throws 401 for a token that is malformed, unknown or revoked. */
+/** Finds the principal of a request; throws 401 for a token that is malformed, unknown, revoked or expired. */
 export interface HttpAuth {
   authenticate(request: IncomingMessage): Promise<Principal>;
 }
@@ -128,6 +129,9 @@ export function createHttpAuth(options: HttpAuthOptions): HttpAuth {
       const token = looksLikeToken(secret) ? findToken(await options.tokens.tokens(), secret) : undefined;
       if (token === undefined) throw unauthorized('the bearer token is not known', true);
       if (token.revoked !== undefined) throw unauthorized(`the token "${token.name}" was revoked`, true);
+      if (tokenExpired(token, new Date())) {
+        throw unauthorized(`the token "${token.name}" expired at ${token.expires ?? ''}`, true);
+      }
       return {
         kind: 'token',
         name: token.name,

@@ -32,6 +32,8 @@ export const HashedToken = Type.Object(
     created: Type.Optional(Type.String()),
     /** When it was revoked; a revoked token is refused with 401. */
     revoked: Type.Optional(Type.String()),
+    /** When it stops working (ISO 8601); an expired token is refused with 401. Absent: never. */
+    expires: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -186,6 +188,8 @@ export interface NewToken {
   role: HttpRole;
   /** Only for `submit`. */
   projectPrefixes?: readonly string[] | undefined;
+  /** When it stops working; absent: never. */
+  expires?: Date | undefined;
 }
 
 /** The file with a new token, and the token's secret (shown once, never stored). Usage error for a name taken or a bad grant. */
@@ -212,7 +216,11 @@ export function addToken(file: TokensFile, wanted: NewToken, now: Date): { file:
     ...(prefixes.length > 0 ? { projectPrefixes: [...prefixes] } : {}),
     sha256: hashTokenSecret(secret),
     created: now.toISOString(),
+    ...(wanted.expires === undefined ? {} : { expires: wanted.expires.toISOString() }),
   };
+  if (wanted.expires !== undefined && wanted.expires.getTime() <= now.getTime()) {
+    throw new BuildfleetError('usage', 'a token must expire in the future', { context: { field: 'expires' } });
+  }
   const problem = compiledSchema(HashedToken).Errors(token).First();
   if (problem !== undefined) {
     throw new BuildfleetError('usage', `token ${problem.path.slice(1)}: ${problem.message}`, {
@@ -232,4 +240,29 @@ export function revokeToken(file: TokensFile, name: string, now: Date): TokensFi
       token.name === name && token.revoked === undefined ? { ...token, revoked: now.toISOString() } : token,
     ),
   };
+}
+
+/** Whether the token has expired at `now`; an `expires` that is no time counts as expired (fail closed). */
+export function tokenExpired(token: Pick<HashedToken, 'expires'>, now: Date): boolean {
+  if (token.expires === undefined) return false;
+  const at = Date.parse(token.expires);
+  return Number.isNaN(at) || at <= now.getTime();
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90m`, `12h`, `30d` -> milliseconds; a usage error naming `option` for anything else. */
+export function parseTokenLifetime(value: string, option = '--expires-in'): number {
+  const match = /^([1-9][0-9]{0,5})([mhd])$/.exec(value.trim());
+  const unit = match ? DURATION_UNITS_MS[match[2] ?? ''] : undefined;
+  if (!match || unit === undefined) {
+    throw new BuildfleetError(
+      'usage',
+      `${option} must be a whole number of minutes, hours or days: 90m, 12h, 30d (got "${value}")`,
+      {
+        context: { field: option },
+      },
+    );
+  }
+  return Number(match[1]) * unit;
 }

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +222,40 @@ describe('HTTP identities: tokens, roles, Host and Origin', { timeout: 120_000 }
     assert.equal(after.status, 401);
     assert.match(((await after.json()) as { error: { message: string } }).error.message, /"temp" was revoked/);
     assert.equal((await fetch(`${api}/api/builds`, { headers: bearer('reader') })).status, 200, 'others still work');
+  });
+
+  it('a token made with --expires-in works until then and is 401 after, without a restart', async () => {
+    const bad = await cli([
+      'tokens',
+      'create',
+      '--file',
+      tokensFile,
+      '--name',
+      'x',
+      '--role',
+      'read',
+      '--expires-in',
+      '5y',
+    ]);
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /\[usage\] --expires-in must be a whole number of minutes, hours or days/);
+    const short = await createToken(['--name', 'short', '--role', 'read', '--expires-in', '10m']);
+    const headers = { authorization: `Bearer ${short}` };
+    assert.equal((await fetch(`${api}/api/builds`, { headers })).status, 200, 'works before it expires');
+    const listed = await cli(['tokens', 'list', '--file', tokensFile]);
+    assert.match(listed.stdout, /^short\tread\t-\t\S+\tactive until \d{4}-/m);
+    // Ten minutes pass: the file's expiry time is moved into the past, as the clock would.
+    const file = JSON.parse(await readFile(tokensFile, 'utf8')) as {
+      tokens: Array<{ name: string; expires?: string }>;
+    };
+    const entry = file.tokens.find((token) => token.name === 'short');
+    assert.ok(entry?.expires !== undefined && Date.parse(entry.expires) > Date.now() + 9 * 60_000, entry?.expires);
+    entry.expires = new Date(Date.now() - 1000).toISOString();
+    await writeFile(tokensFile, JSON.stringify(file));
+    const expired = await fetch(`${api}/api/builds`, { headers });
+    assert.equal(expired.status, 401);
+    assert.match(((await expired.json()) as { error: { message: string } }).error.message, /"short" expired at/);
+    assert.match((await cli(['tokens', 'list', '--file', tokensFile])).stdout, /^short\tread\t-\t\S+\texpired /m);
   });
 
   it('refuses a foreign Host (DNS rebinding) with 421 and a foreign Origin or Referer (CSRF) with 403', async () => {

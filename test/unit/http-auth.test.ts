@@ -21,10 +21,12 @@ import {
   findToken,
   hashTokenSecret,
   hostPolicy,
+  parseTokenLifetime,
   parseTokensFile,
   projectCovered,
   readTokensFile,
   revokeToken,
+  tokenExpired,
   updateTokensFile,
   writeTokensFile,
   type Principal,
@@ -67,6 +69,25 @@ describe('tokens', () => {
     const other = addToken(file, { name: 'reader', role: 'read' }, now);
     assert.notEqual(other.secret, secret);
     assert.equal(findToken(other.file.tokens, other.secret)?.name, 'reader');
+  });
+
+  it('expire when asked: refused after their time, which must lie ahead; lifetimes are 90m, 12h, 30d', async () => {
+    const later = new Date(now.getTime() + 60_000);
+    const { file, secret } = addToken({ tokens: [] }, { name: 'short', role: 'read', expires: later }, now);
+    assert.equal(file.tokens[0]?.expires, later.toISOString());
+    assert.equal(tokenExpired(file.tokens[0] ?? { expires: '' }, now), false);
+    assert.equal(tokenExpired({ expires: later.toISOString() }, later), true);
+    assert.equal(tokenExpired({ expires: 'soon' }, now), true, 'an expiry that is no time fails closed');
+    assert.equal(tokenExpired({}, later), false, 'no expiry: never');
+    assert.throws(() => addToken({ tokens: [] }, { name: 'past', role: 'read', expires: now }, now), /in the future/);
+    // the service's clock is the real one: a token that expired in 2026-01 is refused now
+    const auth = createHttpAuth({ anonymous: 'none', tokens: createTokenSource({ inline: file.tokens }) });
+    await assert.rejects(auth.authenticate(request({ authorization: `Bearer ${secret}` })), /"short" expired at/);
+    assert.equal(parseTokenLifetime('90m'), 90 * 60_000);
+    assert.equal(parseTokenLifetime('12h'), 12 * 3_600_000);
+    assert.equal(parseTokenLifetime('30d'), 30 * 86_400_000);
+    for (const bad of ['0d', '1w', '-1d', '1.5h', 'd', ''])
+      assert.throws(() => parseTokenLifetime(bad), /--expires-in/);
   });
 
   it('refuse a name taken, a bad name, and project prefixes on other roles', () => {
