@@ -35,15 +35,13 @@ export interface MetricsServerOptions {
   signal?: AbortSignal;
   /** `/healthz` answers 503 while this returns false (e.g. during shutdown). @default always healthy */
   isHealthy?: () => boolean;
-  /** More routes on the same port, e.g. the scheduler's `POST /hooks/git`. @default none */
-  routes?: readonly HttpRoute[];
   /** Logs failed requests. @default none */
   logger?: Logger;
 }
 
 export type MetricsServer = HttpServer;
 
-/** Serves `GET /metrics`, `GET /healthz` and the given routes; other paths are 404, other methods 405. */
+/** Serves `GET /metrics` and `GET /healthz`; other paths are 404, other methods 405. */
 export function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const serveMetrics = metricsHandler(options.registry);
   const routes: HttpRoute[] = [
@@ -60,7 +58,6 @@ export function startMetricsServer(options: MetricsServerOptions): Promise<Metri
         response.end(healthy ? 'ok\n' : 'unavailable\n');
       },
     },
-    ...(options.routes ?? []),
   ];
   return createHttpServer({
     name: 'metrics',

@@ -12,6 +12,7 @@ import {
   createGitWebhookHandler,
   DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   WEBHOOK_PATH,
+  webhookRoute,
 } from '../../scheduler/changes/webhook.ts';
 import { BuildfleetError, isBuildfleetError } from '../../shared/errors/index.ts';
 import { createHttpServer, sendJson, type HttpServer } from '../../shared/http/index.ts';
@@ -299,39 +300,31 @@ describe('shared HTTP layer on a real server', () => {
   });
 });
 
-describe('metrics server with extra routes (the scheduler push webhook)', () => {
+describe("the scheduler's servers: metrics and the push webhook, each on its own port", () => {
   const SECRET = 'webhook secret';
   const pushes: string[] = [];
+  let metricsServer: HttpServer;
   let server: HttpServer;
 
   before(async () => {
     const metrics = createMetrics({ processMetrics: false });
-    server = await startMetricsServer({
-      registry: metrics.registry,
-      port: 0,
+    metricsServer = await startMetricsServer({ registry: metrics.registry, port: 0, logger });
+    // As scheduler/main.ts serves it: the one webhook route on a listener of its own.
+    const handler = createGitWebhookHandler({
+      secret: SECRET,
+      branch: 'main',
       logger,
-      routes: [
-        {
-          method: 'POST',
-          path: WEBHOOK_PATH,
-          body: 'stream',
-          maxBodyBytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
-          handler: createGitWebhookHandler({
-            secret: SECRET,
-            branch: 'main',
-            logger,
-            onPush: (push) => pushes.push(push.commit),
-          }),
-        },
-      ],
+      onPush: (push) => pushes.push(push.commit),
     });
+    server = await createHttpServer({ name: 'webhook', port: 0, routes: [webhookRoute(() => handler)], logger });
   });
 
-  after(() => server.close());
+  after(() => Promise.all([server.close(), metricsServer.close()]));
 
   it('serves /metrics, /healthz and the webhook; refuses others in JSON', async () => {
-    assert.equal((await fetch(`${server.url}/metrics`)).status, 200);
-    assert.equal(await (await fetch(`${server.url}/healthz`)).text(), 'ok\n');
+    assert.equal((await fetch(`${metricsServer.url}/metrics`)).status, 200);
+    assert.equal(await (await fetch(`${metricsServer.url}/healthz`)).text(), 'ok\n');
+    assertRefusal(await call(`${metricsServer.url}${WEBHOOK_PATH}`, { method: 'POST' }), 404, 'not-found');
     const commit = 'c'.repeat(40);
     const delivery = sign(githubPush({ ref: 'refs/heads/main', after: commit }), SECRET);
     const pushed = await call(`${server.url}${WEBHOOK_PATH}`, {
@@ -346,7 +339,7 @@ describe('metrics server with extra routes (the scheduler push webhook)', () => 
     const get = await call(`${server.url}${WEBHOOK_PATH}`);
     assertRefusal(get, 405, 'request-invalid');
     assert.equal(get.headers['allow'], 'POST');
-    assertRefusal(await call(`${server.url}/metrics`, { method: 'POST' }), 405, 'request-invalid');
+    assertRefusal(await call(`${metricsServer.url}/metrics`, { method: 'POST' }), 405, 'request-invalid');
     // 2 MiB is over the server's default body limit but within the webhook's own
     const big = await call(`${server.url}${WEBHOOK_PATH}`, {
       method: 'POST',
